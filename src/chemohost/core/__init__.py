@@ -1,0 +1,17 @@
+"""Declarations, mechanisms and model composition."""
+
+from ._declarations import TIME as TIME
+from ._declarations import Declaration as Declaration
+from ._declarations import DoseTarget as DoseTarget
+from ._declarations import Input as Input
+from ._declarations import Parameter as Parameter
+from ._declarations import Q as Q
+from ._declarations import State as State
+from ._declarations import unit_of as unit_of
+from ._mechanism import Mechanism as Mechanism
+from ._mechanism import get_mechanism as get_mechanism
+from ._mechanism import mechanism_registry as mechanism_registry
+from ._mechanism import register_mechanism as register_mechanism
+from ._model import DEFAULT_OPTIONS as DEFAULT_OPTIONS
+from ._model import DRUG_OPTIONS as DRUG_OPTIONS
+from ._model import Model as Model

@@ -1,0 +1,181 @@
+"""The vocabulary a mechanism is declared in: states, parameters, inputs.
+
+Every quantity has a *name* that is a sentence ending in its unit in brackets
+(``"Total tumour volume [mm3]"``), a LaTeX *symbol* for equation listings, and
+a SymPy symbol through which equations refer to it. Mechanisms never refer to
+each other's quantities by index, only by name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import sympy
+
+__all__ = ["Input", "Parameter", "State", "TIME", "Q", "unit_of"]
+
+TAGS = ("V", "V-code", "C", "U", "proposed")
+_BRACKET = re.compile(r"\[([^\[\]]*)\]\s*$")
+
+
+def unit_of(name: str) -> str:
+    """The unit written in brackets at the end of ``name`` (``"-"`` if dimensionless)."""
+    match = _BRACKET.search(name)
+    if match is None:
+        raise ValueError(f"quantity name '{name}' must end with its unit in brackets, e.g. '[mm3]'")
+    return match.group(1)
+
+
+def Q(name: str) -> sympy.Symbol:
+    """The symbol standing for the named quantity ``name`` in an equation.
+
+    Mechanisms write equations with these placeholders; the model replaces each
+    one by the state, parameter, input or variable of that name when it is built.
+    """
+    unit_of(name)
+    return sympy.Symbol(name, real=True)
+
+
+TIME = Q("Time [day]")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A declared model parameter.
+
+    Parameters
+    ----------
+    name:
+        Sentence ending with the unit, e.g. ``"Gompertz deceleration rate [1/day]"``.
+    symbol:
+        LaTeX symbol used in equation listings, e.g. ``r"\\beta"``.
+    default:
+        Default value in the bracketed unit; ``nan`` when the literature gives
+        none, in which case a parameter set or the user must supply it.
+    source:
+        Where the default comes from (paper, table, implementation).
+    tag:
+        Provenance of the default: ``V`` (seen in the paper), ``V-code`` (seen in a
+        public implementation), ``C`` (computed), ``U`` (unverified placeholder) or
+        ``proposed`` (a chemohost choice with no literature value).
+    bounds:
+        Closed interval of admissible values (used by validation and calibration).
+    description:
+        One sentence on how to read the parameter.
+    """
+
+    name: str
+    symbol: str
+    default: float
+    source: str
+    tag: str
+    bounds: tuple[float, float] = (0.0, math.inf)
+    description: str = ""
+    citation: str | None = None
+
+    def __post_init__(self) -> None:
+        unit_of(self.name)
+        if self.tag not in TAGS:
+            raise ValueError(f"parameter '{self.name}': tag '{self.tag}' is not one of {TAGS}")
+        lo, hi = self.bounds
+        if not math.isnan(self.default) and not lo <= self.default <= hi:
+            raise ValueError(f"parameter '{self.name}': default {self.default} outside bounds {self.bounds}")
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.name)
+
+    @property
+    def sym(self) -> sympy.Symbol:
+        return Q(self.name)
+
+    @property
+    def is_placeholder(self) -> bool:
+        """True for values nobody has verified (tags ``U`` and ``proposed``)."""
+        return self.tag in ("U", "proposed")
+
+    @property
+    def required(self) -> bool:
+        """True when there is no default and a value must be given."""
+        return math.isnan(self.default)
+
+
+@dataclass(frozen=True)
+class State:
+    """A declared state variable.
+
+    ``initial`` is an expression in parameter symbols (or a number) giving the
+    value at the start of a simulation.
+    """
+
+    name: str
+    symbol: str
+    initial: sympy.Expr | float = 0.0
+    description: str = ""
+    nonnegative: bool = True
+
+    def __post_init__(self) -> None:
+        unit_of(self.name)
+        object.__setattr__(self, "initial", sympy.sympify(self.initial))
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.name)
+
+    @property
+    def sym(self) -> sympy.Symbol:
+        return Q(self.name)
+
+
+@dataclass(frozen=True)
+class Input:
+    """A piecewise-constant input rate set by dosing events (infusions, continuous dosing).
+
+    The engine holds inputs constant between events, so rate laws never test the
+    time: a zero-order infusion is an event that raises the input and a later
+    event that lowers it again.
+    """
+
+    name: str
+    symbol: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        unit_of(self.name)
+
+    @property
+    def sym(self) -> sympy.Symbol:
+        return Q(self.name)
+
+
+@dataclass(frozen=True)
+class DoseTarget:
+    """Where a dose by a given route goes.
+
+    Dose targets are keyed by ``(agent, route)`` where route is one of
+    ``iv_bolus``, ``iv_infusion``, ``oral``, ``oral_continuous``, ``ip``, ``sc``.
+    ``kind`` is ``"state"`` (a bolus added to a state amount) or ``"input"`` (a
+    rate added to an input). ``scale`` optionally names a parameter the amount is
+    multiplied by (bioavailability).
+    """
+
+    kind: str
+    target: str
+    scale: str | None = None
+
+
+@dataclass
+class Declaration:
+    """Everything a mechanism contributes to a model (collected by :class:`Model`)."""
+
+    states: list[State] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    variables: dict[str, sympy.Expr] = field(default_factory=dict)
+    summands: dict[str, sympy.Expr] = field(default_factory=dict)
+    rhs: dict[str, sympy.Expr] = field(default_factory=dict)
+    dose_targets: dict[tuple[str, str], DoseTarget] = field(default_factory=dict)
+    symbols: dict[str, str] = field(default_factory=dict)
+    """LaTeX symbols of the variables and summands this mechanism defines."""

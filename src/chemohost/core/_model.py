@@ -1,0 +1,303 @@
+"""A model: mechanisms composed by an options mapping, resolved into equations.
+
+>>> import chemohost as ch
+>>> model = ch.Model({"growth": "gompertz", "drugs": {"paclitaxel": {"kill": "linear"}}})
+>>> model.state_names[:1]
+['Proliferating tumour volume [mm3]']
+
+The options are validated against the registered choices; a typo gets a
+"did you mean …?" error. Mechanisms talk to each other only through named
+quantities; the model resolves every name to an expression in states,
+parameters, inputs and time, so the engine, the equation listing and model
+exchange all read the same resolved equations.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import sympy
+
+from .._errors import OptionError, did_you_mean, unknown
+from ._declarations import TIME, Declaration, DoseTarget, Input, Parameter, State, unit_of
+from ._mechanism import Mechanism, get_mechanism, mechanism_registry
+
+__all__ = ["Model", "DEFAULT_OPTIONS"]
+
+SPECIES = ("mouse", "human")
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "species": "mouse",
+    "growth": "gompertz",
+    "cell_cycle": "none",
+    "damage": "instant",
+    "drugs": {},
+}
+"""Options of a model. ``drugs`` maps each agent to its own options (see :data:`DRUG_OPTIONS`)."""
+
+DRUG_OPTIONS: dict[str, tuple[str, ...]] = {
+    "pk": ("one_compartment", "two_compartment", "three_compartment"),
+    "elimination": ("linear", "saturable"),
+    "absorption": ("none", "first_order"),
+    "kill": ("none", "linear", "emax", "norton_simon"),
+}
+"""Allowed per-drug options; the first value of each is its default (``pk`` defaults to the drug's library model)."""
+
+
+def _check_choice(key: str, value: Any, allowed: tuple[str, ...], where: str) -> None:
+    if value not in allowed:
+        raise OptionError(f"{where}: {unknown(f'value for {key!r}', str(value), allowed)}")
+
+
+class Model:
+    """A tumour–drug–host model composed from mechanisms.
+
+    Parameters
+    ----------
+    options:
+        Mapping of model options to choices. Top-level keys are mechanism
+        families (``growth``, ``cell_cycle``, ``damage``, …) plus ``species``
+        (``mouse`` or ``human``, which selects the default drug parameters) and
+        ``drugs`` (agent → ``{pk, elimination, absorption, kill}``).
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options = self._validate(options or {})
+        self.mechanisms = self._instantiate()
+        self._collect()
+
+    # ------------------------------------------------------------------ options
+    @staticmethod
+    def _validate(options: Mapping[str, Any]) -> dict[str, Any]:
+        registry = mechanism_registry()
+        merged = copy.deepcopy(DEFAULT_OPTIONS)
+        allowed_keys = set(DEFAULT_OPTIONS) | {f for f in registry if f not in ("pk", "kill")}
+        for key, value in dict(options).items():
+            if key not in allowed_keys:
+                raise OptionError("model options: " + unknown("option", key, allowed_keys))
+            merged[key] = copy.deepcopy(value)
+        _check_choice("species", merged["species"], SPECIES, "model options")
+        for family in sorted(allowed_keys - {"species", "drugs"}):
+            value = merged.get(family)
+            if value is None:
+                continue
+            name = value if isinstance(value, str) else value.get("name") if isinstance(value, Mapping) else None
+            if name is None:
+                raise OptionError(f"model options: '{family}' must be a choice name, got {value!r}")
+            _check_choice(family, name, tuple(registry[family]), "model options")
+        drugs = merged["drugs"]
+        if isinstance(drugs, (list, tuple)):
+            drugs = {d: {} for d in drugs}
+        if not isinstance(drugs, Mapping):
+            raise OptionError("model options: 'drugs' must map agent names to their options")
+        resolved: dict[str, dict[str, str]] = {}
+        if drugs:
+            from ..drugs import get_drug
+        for agent, drug_opts in drugs.items():
+            drug = get_drug(agent)
+            drug_opts = dict(drug_opts or {})
+            for key in drug_opts:
+                if key not in DRUG_OPTIONS:
+                    raise OptionError(f"model options, drug '{agent}': " + unknown("option", key, DRUG_OPTIONS))
+            full = {key: choices[0] for key, choices in DRUG_OPTIONS.items()}
+            full["pk"] = drug.default_pk_model(merged["species"])
+            full.update(drug_opts)
+            for key, choices in DRUG_OPTIONS.items():
+                _check_choice(key, full[key], choices, f"model options, drug '{agent}'")
+            resolved[drug.key] = full
+        merged["drugs"] = resolved
+        return merged
+
+    def _instantiate(self) -> list[Mechanism]:
+        species = self.options["species"]
+        mechanisms: list[Mechanism] = []
+        for family, value in self.options.items():
+            if family in ("species", "drugs") or value is None:
+                continue
+            name, settings = (value, {}) if isinstance(value, str) else (value["name"], {k: v for k, v in value.items() if k != "name"})
+            mechanisms.append(get_mechanism(family, name)(species=species, **settings))
+        for drug, opts in self.options["drugs"].items():
+            mechanisms.append(
+                get_mechanism("pk", opts["pk"])(
+                    drug=drug, species=species, elimination=opts["elimination"], absorption=opts["absorption"]
+                )
+            )
+            if opts["kill"] != "none":
+                mechanisms.append(get_mechanism("kill", opts["kill"])(drug=drug, species=species))
+        return mechanisms
+
+    # --------------------------------------------------------------- resolution
+    def _collect(self) -> None:
+        self.declarations: dict[int, Declaration] = {}
+        states: dict[str, State] = {}
+        params: dict[str, Parameter] = {}
+        inputs: dict[str, Input] = {}
+        definitions: dict[str, sympy.Expr] = {}
+        summands: dict[str, list[sympy.Expr]] = {}
+        rhs_terms: dict[str, list[sympy.Expr]] = {}
+        self.dose_targets: dict[tuple[str, str], DoseTarget] = {}
+        self.symbols: dict[str, str] = {TIME.name: "t"}
+        self.owner: dict[str, Mechanism] = {}
+        for mech in self.mechanisms:
+            decl = mech.declare()
+            self.declarations[id(mech)] = decl
+            for s in decl.states:
+                if s.name in states:
+                    raise OptionError(f"state '{s.name}' is declared by both {self.owner[s.name]} and {mech}")
+                states[s.name] = s
+                self.owner[s.name] = mech
+                self.symbols[s.name] = s.symbol
+            for p in decl.parameters:
+                params.setdefault(p.name, p)
+                self.symbols.setdefault(p.name, p.symbol)
+            for i in decl.inputs:
+                inputs[i.name] = i
+                self.symbols[i.name] = i.symbol
+            for name, expr in decl.variables.items():
+                if name in definitions:
+                    raise OptionError(f"quantity '{name}' is defined by both {self.owner[name]} and {mech}")
+                definitions[name] = sympy.sympify(expr)
+                self.owner[name] = mech
+            for name, expr in decl.summands.items():
+                summands.setdefault(name, []).append(sympy.sympify(expr))
+            for name, expr in decl.rhs.items():
+                rhs_terms.setdefault(name, []).append(sympy.sympify(expr))
+            self.dose_targets.update(decl.dose_targets)
+            self.symbols.update(decl.symbols)
+        for name, terms in summands.items():
+            if name in definitions:
+                raise OptionError(f"quantity '{name}' is both defined and summed")
+            definitions[name] = sympy.Add(*terms)
+        for name in rhs_terms:
+            if name not in states:
+                raise OptionError(f"equation for '{name}', which is not a state{did_you_mean(name, states)}")
+
+        self.states = list(states.values())
+        self.parameters = list(params.values())
+        self.inputs = list(inputs.values())
+        self._definitions = definitions
+        self._rhs_terms = rhs_terms
+        leaves = {s.name for s in self.states} | set(params) | set(inputs) | {TIME.name}
+        self._leaves = leaves
+        self.variables: dict[str, sympy.Expr] = {}
+        for name in definitions:
+            self.variables[name] = self._resolve(name, ())
+        self.rhs: dict[str, sympy.Expr] = {
+            s.name: self._substitute(sympy.Add(*rhs_terms.get(s.name, [])), ()) for s in self.states
+        }
+        for s in self.states:
+            free = {str(x) for x in s.initial.free_symbols}
+            bad = free - set(params)
+            if bad:
+                raise OptionError(f"initial value of '{s.name}' refers to non-parameters {sorted(bad)}")
+        for (agent, route), target in self.dose_targets.items():
+            pool = states if target.kind == "state" else inputs
+            if target.target not in pool:
+                raise OptionError(f"dose target '{target.target}' of {agent} {route} is not a model {target.kind}")
+        # keep only parameters the equations or initial values use
+        used = set()
+        for expr in [*self.rhs.values(), *self.variables.values(), *(s.initial for s in self.states)]:
+            used |= {str(x) for x in expr.free_symbols}
+        used |= {t.scale for t in self.dose_targets.values() if t.scale}
+        self.parameters = [p for p in self.parameters if p.name in used]
+
+    def _resolve(self, name: str, stack: tuple[str, ...]) -> sympy.Expr:
+        if name in stack:
+            raise OptionError("circular definition: " + " -> ".join((*stack, name)))
+        if name in self.variables:
+            return self.variables[name]
+        return self._substitute(self._definitions[name], (*stack, name))
+
+    def _substitute(self, expr: sympy.Expr, stack: tuple[str, ...]) -> sympy.Expr:
+        mapping = {}
+        for sym in expr.free_symbols:
+            name = sym.name
+            if name in self._leaves:
+                continue
+            if name not in self._definitions:
+                where = f" (needed by {self.owner.get(stack[-1], 'the model')})" if stack else ""
+                provided = sorted(self._leaves | set(self._definitions))
+                raise OptionError(
+                    f"no mechanism provides '{name}'{where}{did_you_mean(name, provided)}; "
+                    "add the mechanism that defines it to the model options"
+                )
+            mapping[sym] = self._resolve(name, stack)
+        return expr.xreplace(mapping) if mapping else expr
+
+    # ---------------------------------------------------------------- accessors
+    @property
+    def state_names(self) -> list[str]:
+        return [s.name for s in self.states]
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [i.name for i in self.inputs]
+
+    @cached_property
+    def output_names(self) -> list[str]:
+        """Variables that depend on states, parameters and time only (savable at output times)."""
+        inputs = {i.name for i in self.inputs}
+        return [
+            n
+            for n, e in self.variables.items()
+            if not ({str(x) for x in e.free_symbols} & inputs) and n not in self.state_names
+        ]
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(unknown("parameter", name, self.parameter_names))
+
+    @cached_property
+    def citations(self) -> tuple[str, ...]:
+        """Citation keys of the mechanisms and parameter defaults in this model."""
+        keys: list[str] = []
+        for mech in self.mechanisms:
+            keys.extend(mech.citations)
+        keys.extend(p.citation for p in self.parameters if p.citation)
+        return tuple(dict.fromkeys(keys))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of the resolved equations; identifies a compiled kernel."""
+        payload = json.dumps(
+            {
+                "states": [(s.name, str(s.initial)) for s in self.states],
+                "parameters": self.parameter_names,
+                "inputs": self.input_names,
+                "rhs": [sympy.srepr(self.rhs[s.name]) for s in self.states],
+                "outputs": [(n, sympy.srepr(self.variables[n])) for n in self.output_names],
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def default_parameters(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.parameters}
+
+    def unit(self, name: str) -> str:
+        return unit_of(name)
+
+    def __repr__(self) -> str:
+        opts = {k: v for k, v in self.options.items() if v}
+        return f"Model({opts})"
+
+    # ------------------------------------------------------------- documentation
+    def equations(self, format: str = "markdown") -> str:
+        """Readable equation listing derived from the declarations.
+
+        ``format`` is ``"markdown"`` (with ``$$…$$`` LaTeX blocks) or ``"latex"``.
+        """
+        from ._listing import equation_listing
+
+        return equation_listing(self, format=format)

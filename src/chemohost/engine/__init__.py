@@ -1,0 +1,7 @@
+"""The batch engine: compiled per-patient adaptive integration with explicit dosing events."""
+
+from ._codegen import Kernel as Kernel
+from ._codegen import compile_model as compile_model
+from ._codegen import generate_source as generate_source
+from ._simulate import resolve_parameters as resolve_parameters
+from ._simulate import simulate as simulate

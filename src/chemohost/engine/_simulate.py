@@ -1,0 +1,253 @@
+"""``simulate``: integrate a model for a batch of patients under a regimen."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._errors import ChemohostError, ParameterError, SimulationError, did_you_mean, unknown
+from ..core import Model, unit_of
+from ._codegen import compile_model
+from ._events import build_events
+
+METHODS = {"dopri5": 0, "rosenbrock23": 1}
+METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
+METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
+COVARIATES = ("Body weight [kg]", "Body surface area [m2]")
+
+
+def _as_batch(parameters, model: Model) -> tuple[dict[str, np.ndarray], int]:
+    """Per-patient parameter columns and the batch size."""
+    if parameters is None:
+        parameters = {}
+    if hasattr(parameters, "to_dict") and hasattr(parameters, "columns"):  # pandas DataFrame
+        parameters = {c: parameters[c].to_numpy(float) for c in parameters.columns}
+    if not isinstance(parameters, Mapping):
+        raise ParameterError("parameters must be a mapping of names to values or a DataFrame, "
+                             f"got {type(parameters).__name__}")
+    columns: dict[str, np.ndarray] = {}
+    n = 1
+    for name, value in parameters.items():
+        arr = np.atleast_1d(np.asarray(value, dtype=float))
+        if arr.ndim != 1:
+            raise ParameterError(f"parameter '{name}' must be a number or a 1-D array over patients")
+        if arr.size > 1:
+            if n > 1 and arr.size != n:
+                raise ParameterError(f"parameter '{name}' has {arr.size} values but other parameters have {n}")
+            n = arr.size
+        columns[name] = arr
+    return columns, n
+
+
+def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
+    """The (patients × parameters) matrix of ``model``, defaults filled in, validated."""
+    columns, n = _as_batch(parameters, model)
+    if n_patients is not None:
+        if n not in (1, n_patients):
+            raise ParameterError(f"parameters have {n} patients but {n_patients} were asked for")
+        n = n_patients
+    known = set(model.parameter_names) | set(COVARIATES)
+    for name in columns:
+        if name not in known:
+            raise ParameterError(
+                f"{unknown('parameter', name, model.parameter_names)}"
+                if did_you_mean(name, model.parameter_names)
+                else f"parameter '{name}' is not used by this model; its parameters are: {', '.join(model.parameter_names)}"
+            )
+    matrix = np.empty((n, len(model.parameters)))
+    for j, p in enumerate(model.parameters):
+        if p.name in columns:
+            matrix[:, j] = np.broadcast_to(columns[p.name], (n,))
+        elif p.required:
+            raise ParameterError(f"parameter '{p.name}' has no default ({p.source}); give it a value")
+        else:
+            matrix[:, j] = p.default
+        col = matrix[:, j]
+        lo, hi = p.bounds
+        bad = ~((col >= lo) & (col <= hi))
+        if bad.any():
+            raise ParameterError(
+                f"parameter '{p.name}' must lie in [{lo}, {hi}]; {int(bad.sum())} patient(s) have values such as {col[bad][0]:g}"
+            )
+    covariates = {k: np.broadcast_to(columns[k], (n,)) for k in COVARIATES if k in columns}
+    return matrix, covariates
+
+
+def simulate(
+    model: Model,
+    regimen=None,
+    parameters: Mapping[str, Any] | None = None,
+    times: Sequence[float] | np.ndarray = (0.0,),
+    *,
+    covariates: Mapping[str, Any] | None = None,
+    n_patients: int | None = None,
+    t0: float | None = None,
+    method: str = "dopri5",
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    max_step: float = math.inf,
+    max_steps: int = 200_000,
+    chunk_size: int = 20_000,
+    threads: int | None = None,
+    progress: bool = False,
+    save: Sequence[str] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Integrate ``model`` for a batch of patients under ``regimen``.
+
+    Parameters
+    ----------
+    model:
+        The composed :class:`~chemohost.Model`.
+    regimen:
+        A :class:`~chemohost.regimen.Regimen`, a regimen string
+        (``"paclitaxel 25 mg/kg iv q7d x3 from day 10"``) or ``None``.
+    parameters:
+        Mapping from parameter name to a number (shared) or a 1-D array (one
+        value per patient), or a DataFrame with one row per patient. Missing
+        parameters take the model's defaults. Covariates (``"Body weight [kg]"``,
+        ``"Body surface area [m2]"``) may be given here or in ``covariates``.
+    times:
+        Output times [day], ascending. The state at a dosing time is reported
+        after the dose.
+    method:
+        ``"dopri5"`` (explicit Dormand–Prince 5(4), default) or
+        ``"rosenbrock23"`` (stiff; aliases ``"explicit"``, ``"stiff"``).
+    rtol, atol:
+        Relative and absolute tolerances of each patient's local error control.
+    max_step, max_steps:
+        Largest step [day]; most steps per patient before giving up.
+    chunk_size:
+        Patients per kernel call (bounds memory; progress advances per chunk).
+    threads:
+        Number of threads (default: numba's, i.e. all cores).
+    save:
+        Names of the states and outputs to keep (default: all).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``patient`` and ``time``; one variable per state and output, named
+        with its unit; the per-patient parameters; solver diagnostics; and attrs
+        with model options, regimen, tolerances, versions and citations.
+    """
+    method = METHOD_ALIASES.get(method, method)
+    if method not in METHODS:
+        raise ChemohostError(unknown("solver method", method, [*METHODS, *METHOD_ALIASES]))
+    if not (rtol > 0 and atol > 0):
+        raise ChemohostError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
+    times = np.asarray(times, dtype=float).ravel()
+    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
+    t0 = float(times[0] if t0 is None else t0)
+    if times[0] < t0:
+        raise ChemohostError(f"output times start at {times[0]} before the start time t0 = {t0}")
+    if isinstance(regimen, str):
+        from ..regimen import Regimen
+
+        regimen = Regimen.parse(regimen)
+
+    merged = dict(parameters or {}) if not hasattr(parameters, "columns") else {
+        c: parameters[c].to_numpy(float) for c in parameters.columns
+    }
+    merged.update(covariates or {})
+    matrix, cov = resolve_parameters(model, merged, n_patients)
+    n = matrix.shape[0]
+    kernel = compile_model(model)
+    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, n)
+
+    import numba
+
+    if threads is not None:
+        numba.set_num_threads(threads)
+    n_state = len(model.states)
+    out = np.empty((n, times.size, n_state))
+    status = np.zeros(n, np.int64)
+    steps = np.zeros(n, np.int64)
+    y0 = np.empty((n, n_state))
+    kernel.initial(matrix, y0)
+    chunks = range(0, n, max(1, chunk_size))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
+    for start in chunks:
+        sl = slice(start, min(n, start + chunk_size))
+        kernel.solve_batch(
+            METHODS[method], t0, times, y0[sl], matrix[sl],
+            np.ascontiguousarray(events.time[sl]), events.kind, events.index,
+            np.ascontiguousarray(events.value[sl]), events.scale,
+            float(rtol), float(atol), float(max_step), int(max_steps), out[sl], status[sl], steps[sl],
+            64 * numba.get_num_threads(),
+        )
+        if bar is not None:
+            bar.update(sl.stop - sl.start)
+    if bar is not None:
+        bar.close()
+    failed = int(np.count_nonzero(status))
+    if failed == n:
+        raise SimulationError(
+            f"the solver failed for all {n} patients (status {np.unique(status).tolist()}: 1 = too many steps, "
+            "2 = step size underflow); try method='stiff', looser tolerances or check the parameters"
+        )
+    if failed:
+        warnings.warn(f"solver failed for {failed} of {n} patients; their outputs after the failure are NaN",
+                      RuntimeWarning, stacklevel=2)
+    return _to_dataset(model, kernel, times, out, matrix, status, steps, regimen, method, rtol, atol, save, attrs)
+
+
+def _to_dataset(model, kernel, times, out, matrix, status, steps, regimen, method, rtol, atol, save, attrs):
+    from .. import __version__
+    from ..provenance import versions
+
+    names = list(model.state_names)
+    derived = np.empty((len(model.output_names), *out.shape[:2]))
+    with np.errstate(all="ignore"):
+        kernel.outputs(times, out, matrix, derived)
+    wanted = set(save) if save is not None else None
+    if wanted is not None:
+        allowed = [*names, *model.output_names]
+        for name in wanted:
+            if name not in allowed:
+                raise ChemohostError(unknown("output", name, allowed))
+    data_vars = {}
+    for j, name in enumerate(names):
+        if wanted is None or name in wanted:
+            data_vars[name] = (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state"})
+    for j, name in enumerate(model.output_names):
+        if wanted is None or name in wanted:
+            data_vars[name] = (("patient", "time"), derived[j], {"units": unit_of(name), "kind": "output"})
+    data_vars["parameter_value"] = (("patient", "parameter"), matrix, {"description": "per-patient parameter values"})
+    data_vars["solver_status"] = (("patient",), status, {"description": "0 ok, 1 too many steps, 2 step underflow"})
+    data_vars["solver_steps"] = (("patient",), steps, {"description": "accepted + rejected steps"})
+    citations = list(dict.fromkeys([*model.citations, *METHOD_CITATIONS[method]]))
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "patient": np.arange(out.shape[0]),
+            "time": ("time", times, {"units": "day"}),
+            "parameter": model.parameter_names,
+            "parameter_unit": ("parameter", [p.unit for p in model.parameters]),
+        },
+        attrs={
+            "model": repr(model),
+            "model_options": json.dumps(model.options, sort_keys=True),
+            "model_fingerprint": model.fingerprint,
+            "regimen": str(regimen) if regimen is not None else "none",
+            "solver": method,
+            "rtol": rtol,
+            "atol": atol,
+            "chemohost_version": __version__,
+            "versions": json.dumps(versions(), sort_keys=True),
+            "citations": json.dumps(citations),
+        },
+    )
+    ds.attrs.update(attrs or {})
+    return ds

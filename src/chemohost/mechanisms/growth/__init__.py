@@ -1,0 +1,10 @@
+"""Tumour growth laws (MODEL_SPEC §1)."""
+
+from .exponential import Exponential as Exponential
+from .generalised_logistic import GeneralisedLogistic as GeneralisedLogistic
+from .gompertz import Gompertz as Gompertz
+from .gompertz_capacity import GompertzCapacity as GompertzCapacity
+from .logistic import Logistic as Logistic
+from .power_law import PowerLaw as PowerLaw
+from .simeoni import Simeoni as Simeoni
+from .von_bertalanffy import VonBertalanffy as VonBertalanffy

@@ -1,0 +1,52 @@
+"""Common form of a drug kill law: a per-capita hazard on tumour cells."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import sympy
+
+from ...core import Declaration, Mechanism, Parameter, Q
+from .._defaults import declared
+from .._shared import KILL_HAZARD, QUIESCENT_KILL_HAZARD, plasma
+
+
+class KillLaw(Mechanism):
+    """A drug's kill hazard κ(C) [1/day], added to the tumour's summed hazard.
+
+    Proliferating cells see κ(C); quiescent cells see f_Q·κ(C), with f_Q = 0 for
+    phase-specific drugs.
+    """
+
+    family: ClassVar[str] = "kill"
+    default_sets: ClassVar[tuple[str, ...]] = ("RMM1", "Simeoni2004")
+
+    def __init__(self, drug: str, species: str = "mouse"):
+        super().__init__(drug=drug, species=species)
+
+    def parameters(self, D: str, sub: str) -> list[Parameter]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def hazard(self, conc: sympy.Expr, p: list[sympy.Symbol]) -> sympy.Expr:  # pragma: no cover
+        raise NotImplementedError
+
+    def declare(self) -> Declaration:
+        from ...drugs import get_drug
+
+        drug = get_drug(self.settings["drug"])
+        params = self.parameters(drug.display_name, drug.symbol)
+        fq = declared(f"{drug.display_name} quiescent kill fraction [-]", f"f_{{Q,{drug.symbol}}}",
+                      sets=self.default_sets, bounds=(0.0, 1.0),
+                      description="kill of quiescent relative to proliferating cells (0: phase-specific)")
+        if fq.required:
+            value, note = (0.0, "phase-specific drug") if drug.phase_specific else (1.0, "not phase-specific")
+            fq = Parameter(fq.name, fq.symbol, value, f"chemohost default: {note} (drug library)", "proposed",
+                           fq.bounds, fq.description)
+        kappa = self.hazard(Q(plasma(drug.key)), [p.sym for p in params])
+        name = f"{drug.display_name} kill hazard [1/day]"
+        return Declaration(
+            parameters=[*params, fq],
+            variables={name: kappa},
+            summands={KILL_HAZARD: Q(name), QUIESCENT_KILL_HAZARD: fq.sym * Q(name)},
+            symbols={name: rf"\kappa_{{{drug.symbol}}}"},
+        )

@@ -1,0 +1,20 @@
+"""Provenance recorded with every result: package versions and the run's settings."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+PACKAGES = ("chemohost", "numpy", "scipy", "sympy", "numba", "xarray", "pandas")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of chemohost and the libraries its numbers depend on."""
+    import platform
+
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found

@@ -43,10 +43,15 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 DRUG_OPTIONS: dict[str, tuple[str, ...]] = {
     "pk": ("one_compartment", "two_compartment", "three_compartment"),
     "elimination": ("linear", "saturable"),
-    "absorption": ("none", "first_order"),
     "kill": ("none", "linear", "emax", "norton_simon"),
 }
-"""Allowed per-drug options; the first value of each is its default (``pk`` defaults to the drug's library model)."""
+"""Allowed per-drug options; the first value of each is its default (``pk`` defaults to the drug's library model).
+
+A drug also takes ``extravascular``: the list of routes among ``oral``, ``ip`` and
+``sc`` it is given by; each adds a first-order absorption depot with that route's
+bioavailability."""
+
+EXTRAVASCULAR_ROUTES = ("oral", "ip", "sc")
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...], where: str) -> None:
@@ -63,7 +68,7 @@ class Model:
         Mapping of model options to choices. Top-level keys are mechanism
         families (``growth``, ``cell_cycle``, ``damage``, …) plus ``species``
         (``mouse`` or ``human``, which selects the default drug parameters) and
-        ``drugs`` (agent → ``{pk, elimination, absorption, kill}``).
+        ``drugs`` (agent → ``{pk, elimination, kill, extravascular}``).
     """
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
@@ -101,14 +106,20 @@ class Model:
         for agent, drug_opts in drugs.items():
             drug = get_drug(agent)
             drug_opts = dict(drug_opts or {})
+            allowed = [*DRUG_OPTIONS, "extravascular"]
             for key in drug_opts:
-                if key not in DRUG_OPTIONS:
-                    raise OptionError(f"model options, drug '{agent}': " + unknown("option", key, DRUG_OPTIONS))
+                if key not in allowed:
+                    raise OptionError(f"model options, drug '{agent}': " + unknown("option", key, allowed))
             full = {key: choices[0] for key, choices in DRUG_OPTIONS.items()}
             full["pk"] = drug.default_pk_model(merged["species"])
             full.update(drug_opts)
             for key, choices in DRUG_OPTIONS.items():
                 _check_choice(key, full[key], choices, f"model options, drug '{agent}'")
+            routes = full.get("extravascular") or []
+            routes = [routes] if isinstance(routes, str) else list(routes)
+            for route in routes:
+                _check_choice("extravascular", route, EXTRAVASCULAR_ROUTES, f"model options, drug '{agent}'")
+            full["extravascular"] = [r for r in EXTRAVASCULAR_ROUTES if r in routes]
             resolved[drug.key] = full
         merged["drugs"] = resolved
         return merged
@@ -124,7 +135,7 @@ class Model:
         for drug, opts in self.options["drugs"].items():
             mechanisms.append(
                 get_mechanism("pk", opts["pk"])(
-                    drug=drug, species=species, elimination=opts["elimination"], absorption=opts["absorption"]
+                    drug=drug, species=species, elimination=opts["elimination"], extravascular=tuple(opts["extravascular"])
                 )
             )
             if opts["kill"] != "none":

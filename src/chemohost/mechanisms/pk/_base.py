@@ -25,8 +25,9 @@ class Compartmental(Mechanism):
     compartments: ClassVar[int]
     citations = ()
 
-    def __init__(self, drug: str, species: str = "mouse", elimination: str = "linear", absorption: str = "none"):
-        super().__init__(drug=drug, species=species, elimination=elimination, absorption=absorption)
+    def __init__(self, drug: str, species: str = "mouse", elimination: str = "linear",
+                 extravascular: tuple[str, ...] = ()):
+        super().__init__(drug=drug, species=species, elimination=elimination, extravascular=tuple(extravascular))
 
     def declare(self) -> Declaration:
         from ...drugs import get_drug
@@ -74,7 +75,7 @@ class Compartmental(Mechanism):
             (key, "iv_bolus"): DoseTarget("state", a1.name),
             (key, "iv_infusion"): DoseTarget("input", infusion.name),
         }
-        if self.settings["absorption"] == "first_order":
+        if self.settings["extravascular"]:
             ka = par("absorption rate [1/day]", "k_a", "first-order absorption rate from the depot")
             ad = State(f"{D} depot amount [mg]", f"A_{{d,{sub}}}", 0.0, f"{key} awaiting absorption")
             depot_in = Input(f"{D} depot input rate [mg/day]", f"u_{{d,{sub}}}", "zero-order input into the depot")
@@ -83,9 +84,8 @@ class Compartmental(Mechanism):
             inputs.append(depot_in)
             rhs[ad.name] = depot_in.sym - ka.sym * ad.sym
             rhs[a1.name] += ka.sym * ad.sym
-            for route in ("oral", "ip", "sc"):
-                label = "oral" if route == "oral" else route
-                f = par(f"{label} bioavailability [-]", f"F_{{{route}}}", f"fraction of a {route} dose absorbed",
+            for route in self.settings["extravascular"]:
+                f = par(f"{route} bioavailability [-]", f"F_{{{route}}}", f"fraction of a {route} dose absorbed",
                         bounds=(0.0, 1.0))
                 params.append(f)
                 targets[(key, route)] = DoseTarget("state", ad.name, scale=f.name)

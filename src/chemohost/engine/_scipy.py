@@ -1,0 +1,276 @@
+"""SciPy reference backend: the same resolved equations, integrated patient by patient.
+
+:func:`simulate_scipy` integrates a model's right-hand side with
+:func:`scipy.integrate.solve_ivp`, one patient at a time, segment by segment
+between the dosing events that :func:`chemohost.simulate` uses. The right-hand
+side is printed from the model's SymPy equations with :func:`sympy.lambdify`,
+independently of the numba code generator, so agreement between the two
+backends checks the generated kernel as well as its solver.
+
+The batch preparation (:func:`prepare_batch`) and the dose application
+(:func:`apply_doses`) are shared with the diffrax backend.
+
+This backend is a serial reference for tests and benchmarks, not a fast path.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .._errors import ChemohostError
+from ..core import TIME, Model
+from ._codegen import _Symbols
+from ._events import EventTable, build_events
+from ._simulate import resolve_parameters
+
+__all__ = ["Batch", "apply_doses", "prepare_batch", "simulate_scipy", "lambdify_model"]
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of patients ready to integrate.
+
+    Attributes
+    ----------
+    times:
+        Output times [day], ascending, shape ``(T,)``.
+    t0:
+        Start time [day].
+    parameters:
+        Parameter matrix, shape ``(P, K)``, columns in ``model.parameter_names`` order.
+    y0:
+        Initial states, shape ``(P, N)``, columns in ``model.state_names`` order.
+    events:
+        The dosing events of the regimen up to ``times[-1]``.
+    """
+
+    times: np.ndarray
+    t0: float
+    parameters: np.ndarray
+    y0: np.ndarray
+    events: EventTable
+
+
+def prepare_batch(
+    model: Model,
+    regimen,
+    parameters,
+    times: Sequence[float] | np.ndarray,
+    covariates: Mapping[str, Any] | None = None,
+    n_patients: int | None = None,
+    t0: float | None = None,
+) -> Batch:
+    """Validate the inputs of a simulation as :func:`chemohost.simulate` does and build its batch.
+
+    ``regimen`` may be a :class:`~chemohost.regimen.Regimen`, a regimen string or
+    ``None``; ``parameters`` and ``covariates`` are as for :func:`chemohost.simulate`.
+    """
+    times = np.asarray(times, dtype=float).ravel()
+    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
+    t0 = float(times[0] if t0 is None else t0)
+    if times[0] < t0:
+        raise ChemohostError(f"output times start at {times[0]} before the start time t0 = {t0}")
+    if isinstance(regimen, str):
+        from ..regimen import Regimen
+
+        regimen = Regimen.parse(regimen)
+    if hasattr(parameters, "columns"):
+        merged = {c: parameters[c].to_numpy(float) for c in parameters.columns}
+    else:
+        merged = dict(parameters or {})
+    merged.update(covariates or {})
+    matrix, cov = resolve_parameters(model, merged, n_patients)
+    n = matrix.shape[0]
+    y0 = lambdify_model(model).initial(matrix)
+    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, n)
+    return Batch(times, t0, matrix, y0, events)
+
+
+def apply_doses(y: np.ndarray, u: np.ndarray, p: np.ndarray, events: EventTable, columns: range) -> None:
+    """Apply the dosing events ``columns`` in place, in order.
+
+    ``y`` (states, ``(P, N)``), ``u`` (input rates [mg/day], ``(P, M)``) and ``p``
+    (parameters, ``(P, K)``) hold the same patients as the rows of ``events``. A
+    bolus adds its amount [mg] (times its scale parameter, e.g. a
+    bioavailability) to a state; an infusion edge adds its rate change
+    [mg/day] to an input, and a rate left within 1e-12 of that change is set to
+    exactly 0 (as the numba kernel does).
+    """
+    for e in columns:
+        value = events.value[:, e]
+        if events.scale[e] >= 0:
+            value = value * p[:, events.scale[e]]
+        j = events.index[e]
+        if events.kind[e] == 0:
+            y[:, j] += value
+        else:
+            u[:, j] += value
+            u[np.abs(u[:, j]) < 1e-12 * np.abs(value), j] = 0.0
+
+
+@dataclass(frozen=True)
+class ModelFunctions:
+    """NumPy functions printed from a model's equations.
+
+    ``rhs(t, y, p, u)`` and ``jac(t, y, p, u)`` take one patient's time [day],
+    states ``(N,)``, parameters ``(K,)`` and input rates ``(M,)`` and return
+    dy/dt ``(N,)`` and ∂(dy/dt)/∂y ``(N, N)``; ``initial(P)`` maps a parameter
+    matrix ``(P, K)`` to initial states ``(P, N)``.
+    """
+
+    rhs: Callable[..., np.ndarray]
+    jac: Callable[..., np.ndarray]
+    initial: Callable[[np.ndarray], np.ndarray]
+    n_input: int
+
+
+def lambdify_model(model: Model, modules: str = "math") -> ModelFunctions:
+    """Print ``model``'s right-hand side, Jacobian and initial values with :func:`sympy.lambdify`.
+
+    ``modules`` is the lambdify namespace of ``rhs`` and ``jac``: ``"math"``
+    (fastest for one patient at a time) or ``"numpy"``. The initial values always
+    use NumPy, vectorised over patients.
+    """
+    key = (model.fingerprint, modules)
+    if key not in _FUNCTIONS:
+        _FUNCTIONS[key] = _lambdify(model, modules)
+    return _FUNCTIONS[key]
+
+
+_FUNCTIONS: dict[tuple[str, str], ModelFunctions] = {}
+
+
+def code_symbols(model: Model) -> tuple[sympy.Symbol, list, list, list, list, list, list]:
+    """``(t, states, parameters, inputs, rhs, jacobian, initial)`` with short code symbols.
+
+    The expressions are the model's resolved equations with every quantity
+    renamed to ``s0…``, ``p0…``, ``u0…`` and time to ``t`` (as in the numba kernel).
+    """
+    sym = _Symbols(model)
+    t = sym.map[TIME]
+    states = [sym(sympy.Symbol(name, real=True)) for name in model.state_names]
+    params = [sym(sympy.Symbol(name, real=True)) for name in model.parameter_names]
+    inputs = [sym(sympy.Symbol(name, real=True)) for name in model.input_names]
+    rhs = [sym(model.rhs[name]) for name in model.state_names]
+    jac = sympy.Matrix(rhs).jacobian(states).tolist()
+    initial = [sym(s.initial) for s in model.states]
+    return t, states, params, inputs, rhs, jac, initial
+
+
+def _lambdify(model: Model, modules: str) -> ModelFunctions:
+    t, states, params, inputs, rhs, jac, initial = code_symbols(model)
+    args = (t, states, params, inputs)
+    f_rhs = sympy.lambdify(args, rhs, modules=modules, cse=True)
+    f_jac = sympy.lambdify(args, jac, modules=modules, cse=True)
+    f_init = sympy.lambdify((params,), initial, modules="numpy", cse=True)
+    n_state = len(states)
+
+    def rhs_fn(t, y, p, u):
+        return np.array(f_rhs(t, y, p, u), dtype=float)
+
+    def jac_fn(t, y, p, u):
+        return np.array(f_jac(t, y, p, u), dtype=float).reshape(n_state, n_state)
+
+    def initial_fn(P):
+        P = np.asarray(P, dtype=float)
+        columns = f_init(list(P.T))
+        return np.stack([np.broadcast_to(np.asarray(c, float), P.shape[:1]) for c in columns], axis=1)
+
+    return ModelFunctions(rhs_fn, jac_fn, initial_fn, len(inputs))
+
+
+def simulate_scipy(
+    model: Model,
+    regimen=None,
+    parameters: Mapping[str, Any] | None = None,
+    times: Sequence[float] | np.ndarray = (0.0,),
+    *,
+    covariates: Mapping[str, Any] | None = None,
+    n_patients: int | None = None,
+    t0: float | None = None,
+    method: str = "LSODA",
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    max_step: float = math.inf,
+) -> np.ndarray:
+    """Integrate ``model`` for each patient with :func:`scipy.integrate.solve_ivp`.
+
+    The arguments ``model``, ``regimen``, ``parameters``, ``times``,
+    ``covariates``, ``n_patients``, ``t0``, ``rtol``, ``atol`` and ``max_step``
+    mean what they mean for :func:`chemohost.simulate`: output times in days,
+    the state at a dosing time reported after the dose.
+
+    Parameters
+    ----------
+    method:
+        Any :func:`~scipy.integrate.solve_ivp` method (``"LSODA"``, ``"RK45"``,
+        ``"DOP853"``, ``"Radau"``, ``"BDF"``, ``"RK23"``). Implicit methods get
+        the analytic Jacobian.
+
+    Returns
+    -------
+    numpy.ndarray
+        States, shape ``(patients, times, states)``, the state axis in
+        ``model.state_names`` order — the same numbers as the state variables of
+        :func:`chemohost.simulate`'s Dataset. A patient whose integration fails
+        is NaN from the failing segment on, with a :class:`RuntimeWarning`.
+    """
+    batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0)
+    functions = lambdify_model(model)
+    out = np.empty((batch.y0.shape[0], batch.times.size, batch.y0.shape[1]))
+    failed = 0
+    for i in range(batch.y0.shape[0]):
+        failed += not _solve_patient(functions, batch, i, method, rtol, atol, max_step, out[i])
+    if failed:
+        warnings.warn(f"solve_ivp failed for {failed} of {out.shape[0]} patients; their outputs after the "
+                      "failure are NaN", RuntimeWarning, stacklevel=2)
+    return out
+
+
+def _solve_patient(functions: ModelFunctions, batch: Batch, i: int, method: str, rtol: float, atol: float,
+                   max_step: float, out: np.ndarray) -> bool:
+    """Integrate patient ``i`` of ``batch`` into ``out`` ``(T, N)``; False if the solver failed."""
+    from scipy.integrate import solve_ivp
+
+    times, events = batch.times, batch.events
+    ev_t = events.time[i]
+    p = batch.parameters[i]
+    y = batch.y0[i].copy()
+    u = np.zeros(functions.n_input)
+    implicit = method in ("LSODA", "Radau", "BDF")
+    t, iev, iout = batch.t0, 0, 0
+    while True:
+        first = iev
+        while iev < ev_t.size and ev_t[iev] <= t:
+            iev += 1
+        apply_doses(y[None], u[None], p[None], _row(events, i), range(first, iev))
+        while iout < times.size and times[iout] <= t:
+            out[iout] = y
+            iout += 1
+        if iout == times.size:
+            return True
+        t_stop = min(times[-1], ev_t[iev]) if iev < ev_t.size else times[-1]
+        inner = times[iout:][times[iout:] < t_stop]
+        sol = solve_ivp(
+            functions.rhs, (t, t_stop), y, method=method, t_eval=np.append(inner, t_stop), args=(p, u.copy()),
+            rtol=rtol, atol=atol, max_step=max_step, **({"jac": functions.jac} if implicit else {}),
+        )
+        if not sol.success:
+            out[iout:] = np.nan
+            return False
+        out[iout:iout + inner.size] = sol.y[:, :-1].T
+        iout += inner.size
+        y = sol.y[:, -1].copy()
+        t = t_stop
+
+
+def _row(events: EventTable, i: int) -> EventTable:
+    """The events of patient ``i`` alone (a one-row table)."""
+    return EventTable(events.time[i:i + 1], events.kind, events.index, events.value[i:i + 1], events.scale)

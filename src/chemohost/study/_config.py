@@ -1,0 +1,103 @@
+"""Study files: a small YAML validated with pydantic, errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .._errors import ChemohostError
+
+__all__ = ["StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
+
+
+class StudyError(ChemohostError):
+    """An invalid or incomplete study file."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CohortConfig(_Strict):
+    """The virtual cohort: size, seed and which inter-individual variability to use."""
+
+    size: int = Field(200, ge=1, description="patients (animals) per arm; every arm gets the same patients")
+    seed: int = Field(0, ge=0, description="seed of every random draw; stored with the results")
+    variability: bool = Field(True, description="draw log-normal variability from the parameter sets")
+
+
+class SolverConfig(_Strict):
+    method: str = Field("dopri5", description="dopri5 (explicit, default) or rosenbrock23 (stiff)")
+    rtol: float = Field(1e-6, gt=0)
+    atol: float = Field(1e-9, gt=0)
+
+
+class StudyConfig(_Strict):
+    """A study: model, parameters, cohort, arms and duration.
+
+    ``arms`` maps an arm name to a regimen string (``"none"`` for vehicle);
+    ``parameter_sets`` are merged in order (later sets win) and ``parameters``
+    overrides single values in the unit in brackets of their names.
+    """
+
+    name: str
+    description: str = ""
+    model: dict[str, Any] = Field(default_factory=dict)
+    parameter_sets: list[str] = Field(default_factory=list)
+    parameters: dict[str, float] = Field(default_factory=dict)
+    covariates: dict[str, float] = Field(default_factory=dict)
+    cohort: CohortConfig = CohortConfig()
+    arms: dict[str, str]
+    duration: float = Field(gt=0, description="days simulated from t = 0")
+    output_interval: float = Field(0.25, gt=0, description="spacing of saved times [day]")
+    solver: SolverConfig = SolverConfig()
+    outputs: list[str] | None = None
+
+    @field_validator("arms")
+    @classmethod
+    def _arms_not_empty(cls, arms: dict[str, str]) -> dict[str, str]:
+        if not arms:
+            raise ValueError("a study needs at least one arm")
+        return arms
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc) or "(top level)"
+
+
+def load_study(source: str | Path | dict) -> StudyConfig:
+    """Read and validate a study from a YAML path or a mapping."""
+    where = "study"
+    if isinstance(source, dict):
+        data = source
+    else:
+        path = Path(source)
+        where = str(path)
+        if not path.is_file():
+            raise StudyError(f"study file '{path}' does not exist")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise StudyError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(data, dict):
+            raise StudyError(f"{where}: a study file must be a YAML mapping with keys such as name, arms, duration")
+    try:
+        return StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = _where(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            import difflib
+
+            allowed = list(StudyConfig.model_fields) if len(err["loc"]) == 1 else []
+            close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            msg = f"unknown field{hint}" + (f"; accepted: {', '.join(allowed)}" if allowed else "")
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise StudyError(f"{where}: field '{field}': {msg}{more}") from None

@@ -1,0 +1,195 @@
+"""Run a study: one cohort, several arms, one labelled result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._errors import ChemohostError
+from ..cohort import sample_cohort
+from ..core import Model
+from ..engine import simulate
+from ._config import StudyConfig, StudyError
+
+__all__ = ["build_model", "parameter_table", "run_study", "StudyPlan", "plan_study"]
+
+EXTRAVASCULAR = ("oral", "ip", "sc")
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """Everything a study needs before simulating: regimens, model, parameters and cohort."""
+
+    config: StudyConfig
+    regimens: dict
+    model: Model
+    table: pd.DataFrame
+    cohort: pd.DataFrame
+    covariates: dict[str, float]
+    citations: tuple[str, ...]
+
+
+def _parse_arms(config: StudyConfig) -> dict:
+    from ..regimen import Regimen
+
+    regimens = {}
+    for arm, text in config.arms.items():
+        try:
+            regimens[arm] = Regimen.parse(text)
+        except ChemohostError as exc:
+            raise StudyError(f"arms.{arm}: {exc}") from None
+    return regimens
+
+
+def build_model(config: StudyConfig, regimens: dict) -> Model:
+    """The study's model: its options plus a PK (and kill) for every drug any arm gives."""
+    from ..drugs import get_drug
+
+    options = dict(config.model)
+    drugs = {k: dict(v or {}) for k, v in dict(options.get("drugs") or {}).items()}
+    for regimen in regimens.values():
+        for schedule in regimen:
+            drug = get_drug(schedule.agent)
+            opts = drugs.setdefault(drug.key, {})
+            if schedule.route in EXTRAVASCULAR:
+                routes = list(opts.get("extravascular") or [])
+                opts["extravascular"] = routes + [schedule.route] * (schedule.route not in routes)
+            opts.setdefault("kill", "linear")
+    options["drugs"] = drugs
+    try:
+        return Model(options)
+    except ChemohostError as exc:
+        raise StudyError(f"model: {exc}") from None
+
+
+def _default_covariates(config: StudyConfig, species: str) -> dict[str, float]:
+    from ..drugs import default_covariates
+
+    covariates = {k: v.value for k, v in default_covariates(species).items()}
+    covariates.update(config.covariates)
+    for name, value in covariates.items():
+        if not value > 0:
+            raise StudyError(f"covariates.{name}: must be positive, got {value}")
+    return covariates
+
+
+def parameter_table(model: Model, config: StudyConfig, covariates: dict[str, float]):
+    """Typical values with unit, source, tag and citation of every model parameter, and the variability used.
+
+    Precedence: study ``parameters`` override the parameter sets (later sets
+    win), which override the mechanisms' declared defaults.
+    """
+    from ..parameters import LogNormalVariability, get_parameter_set
+
+    try:
+        sets = [get_parameter_set(name) for name in config.parameter_sets]
+    except ChemohostError as exc:
+        raise StudyError(f"parameter_sets: {exc}") from None
+    bw, bsa = covariates.get("Body weight [kg]"), covariates.get("Body surface area [m2]")
+    resolved = [s.resolve(body_weight=bw, body_surface_area=bsa) for s in sets]
+    for name in config.parameters:
+        if name not in model.parameter_names:
+            from .._errors import unknown
+
+            raise StudyError("parameters: " + unknown("parameter", name, model.parameter_names))
+    rows = []
+    for p in model.parameters:
+        row = {"parameter": p.name, "symbol": p.symbol, "unit": p.unit, "value": p.default, "tag": p.tag,
+               "source": p.source, "citations": p.citation or "", "set": "model default", "omega": 0.0}
+        for pset, values in zip(sets, resolved):
+            if p.name in pset.values:
+                pv = pset.values[p.name]
+                row.update(value=float(values[p.name]), tag=pv.tag, source=pv.source, set=pset.name,
+                           citations=pv.citation or ", ".join(pset.citations))
+        if p.name in config.parameters:
+            row.update(value=float(config.parameters[p.name]), tag="user", source="study override", set="study",
+                       citations="")
+        if np.isnan(row["value"]):
+            raise StudyError(f"parameter '{p.name}' has no value: add it under 'parameters' or use a parameter set "
+                             "that provides it")
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("parameter")
+    variability = None
+    if config.cohort.variability:
+        for pset in sets:
+            if pset.variability is None:
+                continue
+            omega = {k: v for k, v in pset.variability.omega.items() if k in table.index}
+            blocks = tuple(b for b in pset.variability.correlations if set(b.parameters) <= set(omega))
+            part = LogNormalVariability(omega, blocks)
+            variability = part if variability is None else variability.merged(part)
+    if variability is not None:
+        for name in variability.parameters:
+            table.loc[name, "omega"] = variability.omega[name].value
+    return table, variability
+
+
+def plan_study(config: StudyConfig) -> StudyPlan:
+    """Validate a study completely (regimens, model, parameters, cohort) without simulating."""
+    regimens = _parse_arms(config)
+    model = build_model(config, regimens)
+    covariates = _default_covariates(config, model.options["species"])
+    table, variability = parameter_table(model, config, covariates)
+    cohort = sample_cohort(config.cohort.size, table["value"].to_dict(), variability, seed=config.cohort.seed)
+    citations = list(model.citations)
+    for entry in table["citations"]:
+        citations.extend(c.strip() for c in entry.split(",") if c.strip())
+    return StudyPlan(config, regimens, model, table, cohort, covariates, tuple(dict.fromkeys(citations)))
+
+
+def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | None = None) -> xr.Dataset:
+    """Simulate every arm of ``config`` on the same virtual cohort.
+
+    Returns a Dataset with dims ``arm``, ``patient`` and ``time`` (see
+    :func:`chemohost.simulate`), the parameter table as coordinates on
+    ``parameter`` and the study's provenance in the attrs.
+    """
+    plan = plan or plan_study(config)
+    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
+    if times[-1] < config.duration:
+        times = np.append(times, config.duration)
+    results = []
+    arms = list(plan.regimens)
+    iterator = arms
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(arms, desc="arms", unit="arm")
+    for arm in iterator:
+        try:
+            ds = simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
+                          n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
+                          atol=config.solver.atol, save=config.outputs)
+        except ChemohostError as exc:
+            raise StudyError(f"arm '{arm}': {exc}") from None
+        results.append(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds)
+    attrs = dict(ds.attrs)
+    combined = xr.concat([r.drop_vars("parameter_value") for r in results],
+                         dim=pd.Index(np.array(arms, dtype=object), name="arm"), combine_attrs="drop_conflicts")
+    combined["parameter_value"] = results[0]["parameter_value"]
+    table = plan.table
+    combined = combined.assign_coords(
+        parameter_symbol=("parameter", table.loc[plan.model.parameter_names, "symbol"].to_numpy(str)),
+        parameter_tag=("parameter", table.loc[plan.model.parameter_names, "tag"].to_numpy(str)),
+        parameter_source=("parameter", table.loc[plan.model.parameter_names, "source"].to_numpy(str)),
+        parameter_omega=("parameter", table.loc[plan.model.parameter_names, "omega"].to_numpy(float)),
+    )
+    attrs.pop("regimen", None)
+    solver_citations = json.loads(attrs.get("citations", "[]"))
+    attrs.update(
+        study=config.name,
+        study_description=config.description,
+        regimens=json.dumps({arm: str(r) for arm, r in plan.regimens.items()}),
+        parameter_sets=json.dumps(config.parameter_sets),
+        covariates=json.dumps(plan.covariates),
+        seed=config.cohort.seed,
+        cohort_size=config.cohort.size,
+        citations=json.dumps(list(dict.fromkeys([*plan.citations, *solver_citations]))),
+        study_config=json.dumps(config.model_dump(), sort_keys=True),
+    )
+    combined.attrs = attrs
+    return combined

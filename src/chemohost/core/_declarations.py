@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from ..parameters._value import TAGS
+
 __all__ = ["Input", "Parameter", "State", "TIME", "Q", "unit_of"]
 
-TAGS = ("V", "V-code", "C", "U", "proposed")
 _BRACKET = re.compile(r"\[([^\[\]]*)\]\s*$")
 
 

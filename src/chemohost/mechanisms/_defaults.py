@@ -39,6 +39,6 @@ def declared(
                                    body_surface_area=cov.get("Body surface area [m2]"))[name])
         pv = pset.values[name]
         source = f"{pset.name}: {pv.source}"
-        citation = pv.citation or (pset.citations[0] if pset.citations else None)
+        citation = next(iter(pset.citations_of(name)), None)
         return Parameter(name, symbol, value, source, pv.tag, bounds, description, citation)
     return Parameter(name, symbol, math.nan, NO_DEFAULT, "U", bounds, description)

@@ -127,6 +127,13 @@ class ParameterSet:
             out[pname] = value
         return out
 
+    def citations_of(self, name: str) -> tuple[str, ...]:
+        """The references behind one value: its own citation, or the set's when the set has a single one."""
+        value = self.values[name]
+        if value.citation:
+            return (value.citation,)
+        return tuple(self.citations[:1]) if len(self.citations) == 1 else ()
+
     def to_dict(self) -> dict[str, float]:
         """Every value in the unit in brackets of its name (no per-body-size values).
 

@@ -104,7 +104,7 @@ def parameter_table(model: Model, config: StudyConfig, covariates: dict[str, flo
             if p.name in pset.values:
                 pv = pset.values[p.name]
                 row.update(value=float(values[p.name]), tag=pv.tag, source=pv.source, set=pset.name,
-                           citations=pv.citation or ", ".join(pset.citations))
+                           citations=", ".join(pset.citations_of(p.name)))
         if p.name in config.parameters:
             row.update(value=float(config.parameters[p.name]), tag="user", source="study override", set="study",
                        citations="")

@@ -1,0 +1,182 @@
+"""The ``chemohost`` command line.
+
+Every input error (a malformed regimen, an unknown option, a bad study file,
+an unwritable folder) prints one line that names the input and what is
+accepted, and exits with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._errors import ChemohostError
+
+app = typer.Typer(
+    name="chemohost",
+    help=(
+        "Simulate, calibrate and compare what chemotherapy does to a tumour through the host.\n\n"
+        "Start with `chemohost run`: it runs the built-in reference mouse study (RMM-1: Lewis lung "
+        "carcinoma; vehicle, paclitaxel MTD, gemcitabine, metronomic cyclophosphamide) and writes "
+        "results/reference/report.html and results.nc. Copy examples/reference.yaml to design your own study."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StudyArg = Annotated[
+    Optional[Path],
+    typer.Argument(help="Study YAML file (model, parameter_sets, cohort, arms, duration). Omit for the reference study."),
+]
+
+
+def _load(study: Path | None):
+    from .study import load_study, reference_study
+
+    return reference_study() if study is None else load_study(study)
+
+
+@app.command()
+def run(
+    study: StudyArg = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/<study file name>, or results/reference).")] = None,
+    patients: Annotated[Optional[int], typer.Option(min=1, help="Override the cohort size (patients per arm).")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="Override the cohort seed.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
+
+    Example: chemohost run examples/reference.yaml --out results/my-study --patients 1000
+    """
+    from .io import check_writable, save_results
+    from .study import load_study, plan_study, run_study
+
+    config = _load(study)
+    if patients is not None or seed is not None:
+        data = config.model_dump()
+        data["cohort"] = {**data["cohort"], **({"size": patients} if patients else {}),
+                          **({"seed": seed} if seed is not None else {})}
+        config = load_study(data)
+    started = time.perf_counter()
+    plan = plan_study(config)
+    folder = check_writable(out or Path("results") / ("reference" if study is None else study.stem))
+    typer.echo(f"{config.name}: {len(plan.regimens)} arms x {config.cohort.size} patients, "
+               f"{config.duration:g} days, {len(plan.model.states)} states")
+    results = run_study(config, plan=plan, progress=progress)
+    nc = save_results(results, folder / "results.nc")
+    from .report import concentration_profiles, write_report
+
+    report = write_report(results, plan, folder, profiles=concentration_profiles(plan))
+    failed = int((results["solver_status"] != 0).sum())
+    typer.echo(f"wrote {report} and {nc} in {time.perf_counter() - started:.1f} s"
+               + (f" ({failed} solver failures, see report)" if failed else ""))
+
+
+@app.command()
+def check(study: Annotated[Path, typer.Argument(help="Study YAML file to validate.")]) -> None:
+    """Validate a study (file, regimens, model options, parameters) without simulating."""
+    from .study import plan_study
+
+    plan = plan_study(_load(study))
+    placeholders = int(plan.table["tag"].isin(["U", "proposed"]).sum())
+    typer.echo(f"{study}: valid — {len(plan.regimens)} arms, {len(plan.model.states)} states, "
+               f"{len(plan.table)} parameters ({placeholders} unverified placeholders)")
+
+
+class CiteFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    bibtex = "bibtex"
+
+
+@app.command()
+def cite(
+    study: StudyArg = None,
+    format: Annotated[CiteFormat, typer.Option("--format", "-f", help="Output format.")] = CiteFormat.text,
+) -> None:
+    """Print exactly the references a study uses (its mechanisms, parameter values and solver)."""
+    from .citations import CitationRegistry
+    from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
+    from .study import plan_study
+
+    config = _load(study)
+    plan = plan_study(config)
+    method = METHOD_ALIASES.get(config.solver.method, config.solver.method)
+    registry = CitationRegistry()
+    registry.register(*plan.citations, *METHOD_CITATIONS.get(method, ()))
+    typer.echo(registry.format(format.value))
+
+
+class EquationFormat(str, Enum):
+    markdown = "markdown"
+    latex = "latex"
+
+
+@app.command()
+def equations(
+    study: StudyArg = None,
+    format: Annotated[EquationFormat, typer.Option("--format", "-f")] = EquationFormat.markdown,
+) -> None:
+    """Print the equations of a study's model, derived from the mechanisms' declarations."""
+    from .study import plan_study
+
+    typer.echo(plan_study(_load(study)).model.equations(format.value))
+
+
+class Catalogue(str, Enum):
+    mechanisms = "mechanisms"
+    parameter_sets = "parameter-sets"
+    drugs = "drugs"
+    citations = "citations"
+
+
+@app.command(name="list")
+def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Catalogue.mechanisms) -> None:
+    """List the model options and their choices, parameter sets, drugs or citations."""
+    if what is Catalogue.mechanisms:
+        from .core import mechanism_registry
+
+        for family, choices in sorted(mechanism_registry().items()):
+            typer.echo(f"{family}:")
+            for name, cls in sorted(choices.items()):
+                typer.echo(f"  {name:24s} {cls.summary()}")
+    elif what is Catalogue.parameter_sets:
+        from .parameters import parameter_sets
+
+        for name in sorted(parameter_sets):
+            typer.echo(f"{name:28s} {' '.join(parameter_sets[name].description.split())[:100]}")
+    elif what is Catalogue.drugs:
+        from .drugs import blocker_names, drug_names, get_drug
+
+        for name in drug_names():
+            drug = get_drug(name)
+            sets = ", ".join(f"{s}: {drug.pk_parameter_set_name(s) or '-'}" for s in ("mouse", "human"))
+            typer.echo(f"{name:18s} {drug.drug_class:15s} PK sets ({sets})")
+        typer.echo("blockers (host-response module): " + ", ".join(blocker_names()))
+    else:
+        from .citations import all_citations
+
+        for c in all_citations():
+            typer.echo(f"{c.key:24s} {c}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning input errors into one line and exit code 2.
+
+    Usage errors (unknown command or option) are reported by Typer, also with code 2.
+    """
+    try:
+        app()
+    except ChemohostError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

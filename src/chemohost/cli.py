@@ -23,7 +23,8 @@ app = typer.Typer(
         "Simulate, calibrate and compare what chemotherapy does to a tumour through the host.\n\n"
         "Start with `chemohost run`: it runs the built-in reference mouse study (RMM-1: Lewis lung "
         "carcinoma; vehicle, paclitaxel MTD, gemcitabine, metronomic cyclophosphamide) and writes "
-        "results/reference/report.html and results.nc. Copy examples/reference.yaml to design your own study."
+        "results/reference/report.html and results.nc. See examples/ for study files to copy; "
+        "`chemohost check FILE` validates one without running it."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -52,7 +53,7 @@ def run(
 ) -> None:
     """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
 
-    Example: chemohost run examples/reference.yaml --out results/my-study --patients 1000
+    Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
     """
     from .io import check_writable, save_results
     from .study import load_study, plan_study, run_study

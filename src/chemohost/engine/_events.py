@@ -56,7 +56,7 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
     rows: list[tuple[float, int, int, np.ndarray, int]] = []
     for schedule in regimen:
         where = f"regimen '{schedule}'"
-        factor = _covariate_factor(schedule.dose_unit, covariates, n, where)
+        factor = None
         for ev in Regimen((schedule,)).dose_events(until, body_weight=1.0, body_surface_area=1.0):
             continuous = ev.rate > 0 and ev.route != "iv_infusion"
             route = ev.route if not continuous else ("iv_infusion" if ev.route == "iv_bolus" else f"{ev.route}_continuous")
@@ -72,6 +72,8 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
                     f"{where}: route '{route}' is not modelled for {ev.agent}{hint}; modelled routes: {', '.join(routes)}"
                 )
             scale = params.index(target.scale) if target.scale else -1
+            if factor is None:
+                factor = _covariate_factor(schedule.dose_unit, covariates, n, where)
             if target.kind == "state":
                 rows.append((ev.time, 0, states.index(target.target), ev.amount * factor, scale))
             else:

@@ -73,7 +73,7 @@ def _dopri5_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, 
         if steps >= max_steps:
             return MAX_STEPS, t, h, iout, steps
         last = False
-        if t + h >= t_stop or t + 1.01 * h >= t_stop:
+        if t + 1.01 * h >= t_stop:
             h = t_stop - t
             last = True
         for j in range(n):
@@ -211,7 +211,7 @@ def _rosenbrock_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_o
         if steps >= max_steps:
             return MAX_STEPS, t, h, iout, steps
         last = False
-        if t + h >= t_stop or t + 1.01 * h >= t_stop:
+        if t + 1.01 * h >= t_stop:
             h = t_stop - t
             last = True
         jac(t, y, p, u, jm)

@@ -31,7 +31,7 @@ def run_cli(monkeypatch, capsys, *args):
 def write_study(tmp_path, **changes):
     study = {**SMALL, **changes}
     path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(study))
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
     return path
 
 

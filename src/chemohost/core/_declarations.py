@@ -65,6 +65,12 @@ class Parameter:
         Closed interval of admissible values (used by validation and calibration).
     description:
         One sentence on how to read the parameter.
+    citation:
+        Key of the reference behind the default, if any.
+    per, per_value:
+        For a default written per body size (a clearance in L/h/m2), the covariate
+        (``"Body surface area [m2]"``) and the value it was resolved at; the
+        engine rescales the default to each patient's covariate.
     """
 
     name: str
@@ -75,6 +81,8 @@ class Parameter:
     bounds: tuple[float, float] = (0.0, math.inf)
     description: str = ""
     citation: str | None = None
+    per: str | None = None
+    per_value: float = math.nan
 
     def __post_init__(self) -> None:
         unit_of(self.name)
@@ -96,6 +104,12 @@ class Parameter:
     def is_placeholder(self) -> bool:
         """True for values nobody has verified (tags ``U`` and ``proposed``)."""
         return self.tag in ("U", "proposed")
+
+    def default_for(self, covariates: dict):
+        """The default for patients with ``covariates`` (scaled when written per body size)."""
+        if self.per is not None and self.per in covariates:
+            return self.default * covariates[self.per] / self.per_value
+        return self.default
 
     @property
     def required(self) -> bool:

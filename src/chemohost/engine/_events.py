@@ -64,6 +64,13 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
             if target is None:
                 routes = sorted(r for (a, r) in model.dose_targets if a == ev.agent)
                 if not routes:
+                    from ..drugs import blocker_names
+
+                    if ev.agent in blocker_names():
+                        raise ChemohostError(
+                            f"{where}: '{ev.agent}' is an adjuvant blocker; blockers act through the host-response "
+                            "mechanisms, which this model does not include"
+                        )
                     raise ChemohostError(
                         f"{where}: the model has no '{ev.agent}'; add it to the model options under 'drugs'"
                     )

@@ -136,7 +136,7 @@ def simulate_diffrax(
         When the dosing times differ between patients (one vmapped solve needs
         shared segment boundaries; dose amounts may differ).
     """
-    jax, jnp, _ = _import_jax()
+    _, jnp, _ = _import_jax()
     batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0)
     events = batch.events
     if events.time.size and np.any(events.time != events.time[:1]):
@@ -174,8 +174,8 @@ def _solve_chunk(solve: Callable, jnp, times: np.ndarray, t0: float, y0: np.ndar
         ys, y, success = solve(t, t_stop, ts, y, P, jnp.asarray(u))
         inside = (times >= t) & (times < t_stop)
         out[:, inside] = np.asarray(ys)[:, inside]
-        failed_from[~np.asarray(success)] = np.minimum(failed_from[~np.asarray(success)],
-                                                       np.searchsorted(times, t))
+        bad = ~np.asarray(success)
+        failed_from[bad] = np.minimum(failed_from[bad], np.searchsorted(times, t))
         t = t_stop
     y, iev = _dose(y, u, p, events, ev_t, iev, t, jnp)
     out[:, times >= t] = np.asarray(y)[:, None, :]

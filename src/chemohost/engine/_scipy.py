@@ -30,7 +30,8 @@ from ._codegen import _Symbols
 from ._events import EventTable, build_events
 from ._simulate import resolve_parameters
 
-__all__ = ["Batch", "apply_doses", "prepare_batch", "simulate_scipy", "lambdify_model"]
+__all__ = ["Batch", "apply_doses", "code_symbols", "lambdify_model", "prepare_batch", "simulate_scipy"]
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -117,12 +118,13 @@ def apply_doses(y: np.ndarray, u: np.ndarray, p: np.ndarray, events: EventTable,
 
 @dataclass(frozen=True)
 class ModelFunctions:
-    """NumPy functions printed from a model's equations.
+    """Python functions printed from a model's equations.
 
     ``rhs(t, y, p, u)`` and ``jac(t, y, p, u)`` take one patient's time [day],
-    states ``(N,)``, parameters ``(K,)`` and input rates ``(M,)`` and return
-    dy/dt ``(N,)`` and ∂(dy/dt)/∂y ``(N, N)``; ``initial(P)`` maps a parameter
-    matrix ``(P, K)`` to initial states ``(P, N)``.
+    states ``(N,)``, parameters ``(K,)`` and input rates ``(M,)`` [mg/day] and
+    return dy/dt ``(N,)`` (state units per day) and ∂(dy/dt)/∂y ``(N, N)``
+    [1/day], evaluated with :mod:`math` scalars; ``initial(P)`` maps a parameter
+    matrix ``(P, K)`` to initial states ``(P, N)`` with NumPy. ``n_input`` is M.
     """
 
     rhs: Callable[..., np.ndarray]
@@ -131,20 +133,17 @@ class ModelFunctions:
     n_input: int
 
 
-def lambdify_model(model: Model, modules: str = "math") -> ModelFunctions:
-    """Print ``model``'s right-hand side, Jacobian and initial values with :func:`sympy.lambdify`.
+_FUNCTIONS: dict[str, ModelFunctions] = {}
 
-    ``modules`` is the lambdify namespace of ``rhs`` and ``jac``: ``"math"``
-    (fastest for one patient at a time) or ``"numpy"``. The initial values always
-    use NumPy, vectorised over patients.
+
+def lambdify_model(model: Model) -> ModelFunctions:
+    """``model``'s right-hand side, Jacobian and initial values printed with :func:`sympy.lambdify`.
+
+    Printed once per set of equations (keyed by ``model.fingerprint``).
     """
-    key = (model.fingerprint, modules)
-    if key not in _FUNCTIONS:
-        _FUNCTIONS[key] = _lambdify(model, modules)
-    return _FUNCTIONS[key]
-
-
-_FUNCTIONS: dict[tuple[str, str], ModelFunctions] = {}
+    if model.fingerprint not in _FUNCTIONS:
+        _FUNCTIONS[model.fingerprint] = _lambdify(model)
+    return _FUNCTIONS[model.fingerprint]
 
 
 def code_symbols(model: Model) -> tuple[sympy.Symbol, list, list, list, list, list, list]:
@@ -164,11 +163,11 @@ def code_symbols(model: Model) -> tuple[sympy.Symbol, list, list, list, list, li
     return t, states, params, inputs, rhs, jac, initial
 
 
-def _lambdify(model: Model, modules: str) -> ModelFunctions:
+def _lambdify(model: Model) -> ModelFunctions:
     t, states, params, inputs, rhs, jac, initial = code_symbols(model)
     args = (t, states, params, inputs)
-    f_rhs = sympy.lambdify(args, rhs, modules=modules, cse=True)
-    f_jac = sympy.lambdify(args, jac, modules=modules, cse=True)
+    f_rhs = sympy.lambdify(args, rhs, modules="math", cse=True)
+    f_jac = sympy.lambdify(args, jac, modules="math", cse=True)
     f_init = sympy.lambdify((params,), initial, modules="numpy", cse=True)
     n_state = len(states)
 

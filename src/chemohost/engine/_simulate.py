@@ -60,6 +60,7 @@ def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
                 if did_you_mean(name, model.parameter_names)
                 else f"parameter '{name}' is not used by this model; its parameters are: {', '.join(model.parameter_names)}"
             )
+    covariates = {k: np.broadcast_to(columns[k], (n,)) for k in COVARIATES if k in columns}
     matrix = np.empty((n, len(model.parameters)))
     for j, p in enumerate(model.parameters):
         if p.name in columns:
@@ -67,7 +68,7 @@ def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
         elif p.required:
             raise ParameterError(f"parameter '{p.name}' has no default ({p.source}); give it a value")
         else:
-            matrix[:, j] = p.default
+            matrix[:, j] = p.default_for(covariates)
         col = matrix[:, j]
         lo, hi = p.bounds
         bad = ~((col >= lo) & (col <= hi))
@@ -75,7 +76,6 @@ def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
             raise ParameterError(
                 f"parameter '{p.name}' must lie in [{lo}, {hi}]; {int(bad.sum())} patient(s) have values such as {col[bad][0]:g}"
             )
-    covariates = {k: np.broadcast_to(columns[k], (n,)) for k in COVARIATES if k in columns}
     return matrix, covariates
 
 

@@ -40,5 +40,7 @@ def declared(
         pv = pset.values[name]
         source = f"{pset.name}: {pv.source}"
         citation = next(iter(pset.citations_of(name)), None)
-        return Parameter(name, symbol, value, source, pv.tag, bounds, description, citation)
+        per = pset.covariate_of(name)
+        return Parameter(name, symbol, value, source, pv.tag, bounds, description, citation,
+                         per=per, per_value=cov[per] if per else math.nan)
     return Parameter(name, symbol, math.nan, NO_DEFAULT, "U", bounds, description)

@@ -17,6 +17,7 @@ from ._variability import LogNormalVariability
 __all__ = ["ParameterSet"]
 
 _COVARIATE_ARGUMENT = {BODY_WEIGHT: "body_weight [kg]", BODY_SURFACE_AREA: "body_surface_area [m2]"}
+_COVARIATE_NAME = {BODY_WEIGHT: "Body weight [kg]", BODY_SURFACE_AREA: "Body surface area [m2]"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,12 +128,17 @@ class ParameterSet:
             out[pname] = value
         return out
 
+    def covariate_of(self, name: str) -> str | None:
+        """``"Body weight [kg]"`` or ``"Body surface area [m2]"`` if the value is written per body size, else None."""
+        covariate = self._conversions[name].covariate
+        return None if covariate is None else _COVARIATE_NAME[covariate]
+
     def citations_of(self, name: str) -> tuple[str, ...]:
-        """The references behind one value: its own citation, or the set's when the set has a single one."""
+        """The reference behind one value: its own citation, else the set's primary (first) citation."""
         value = self.values[name]
         if value.citation:
             return (value.citation,)
-        return tuple(self.citations[:1]) if len(self.citations) == 1 else ()
+        return tuple(self.citations[:1])
 
     def to_dict(self) -> dict[str, float]:
         """Every value in the unit in brackets of its name (no per-body-size values).

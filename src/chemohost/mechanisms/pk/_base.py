@@ -38,8 +38,11 @@ class Compartmental(Mechanism):
         D, key, sub = drug.display_name, drug.key, drug.symbol
 
         def par(label: str, symbol: str, description: str, bounds=(0.0, float("inf"))):
-            return declared(f"{D} {label}", f"{symbol}_{{{sub}}}", sets=sets, species=species,
-                            bounds=bounds, description=description)
+            base, _, index = symbol.partition("_")
+            index = index.strip("{}")
+            latex = f"{base}_{{{index},{sub}}}" if index else f"{base}_{{{sub}}}"
+            return declared(f"{D} {label}", latex, sets=sets, species=species, bounds=bounds,
+                            description=description)
 
         v1 = par("central volume [L]", "V_1", "volume of the central (plasma) compartment")
         a1 = State(f"{D} central amount [mg]", f"A_{{1,{sub}}}", 0.0, f"{key} in the central compartment")

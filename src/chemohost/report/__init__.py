@@ -1,0 +1,12 @@
+"""Study reports: one self-contained HTML file with figures, read-outs, equations, parameters and citations.
+
+>>> from chemohost.study import plan_study, reference_study, run_study   # doctest: +SKIP
+>>> plan = plan_study(reference_study())                                # doctest: +SKIP
+>>> write_report(run_study(plan.config, plan=plan), plan, "results/reference")  # doctest: +SKIP
+PosixPath('results/reference/report.html')
+"""
+
+from ._profiles import concentration_profiles as concentration_profiles
+from ._summary import exposure_summary as exposure_summary
+from ._summary import tumour_summary as tumour_summary
+from ._write import write_report as write_report

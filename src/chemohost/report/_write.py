@@ -1,0 +1,239 @@
+"""``write_report``: one self-contained HTML study report plus its tables as CSV and the equations as Markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from .._errors import ChemohostError
+from ..citations import UnknownCitationError, get_citation
+from ..drugs import get_drug
+from ..parameters import TAGS
+from ..study import StudyPlan
+from . import _figures
+from ._markdown import equations_html
+from ._profiles import concentration_profiles
+from ._summary import arms_table, exposure_summary, readout_times, treatment_start, tumour_summary, vehicle_arm
+
+__all__ = ["write_report"]
+
+PLACEHOLDER_TAGS = ("U", "proposed")
+TAG_MEANINGS = {
+    "V": "seen in the primary source (paper, table, drug label)",
+    "V-code": "seen in a public implementation that cites the paper (second-hand)",
+    "C": "computed from verified equations or public data",
+    "U": "unverified placeholder (standard practice or recollection)",
+    "proposed": "a chemohost structure or default with no literature value",
+    "user": "set in the study file, overriding the parameter sets",
+}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _number(value, digits: int = 3) -> str:
+    """``value`` for a table cell: significant ``digits``, thousands separators, ×10ⁿ beyond 10⁶ or below 10⁻³."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    value = float(value)
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+        mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+        return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    if abs(value) >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def _percent(value) -> str:
+    """A fraction as a whole percentage, ``–`` for none."""
+    return "–" if value is None or math.isnan(value) else f"{100 * value:.0f}%"
+
+
+def _check_matches(results: xr.Dataset, plan: StudyPlan) -> None:
+    """Raise unless ``results`` were simulated from ``plan``'s model and arms."""
+    fingerprint = results.attrs.get("model_fingerprint")
+    if fingerprint != plan.model.fingerprint:
+        raise ChemohostError(
+            f"the results come from model {fingerprint} but the plan builds model {plan.model.fingerprint}; "
+            "pass the plan the results were run with (plan_study(config) of the same study)"
+        )
+    arms = [str(a) for a in results["arm"].values]
+    if arms != list(plan.regimens):
+        raise ChemohostError(f"the results hold arms {arms} but the plan has arms {list(plan.regimens)}; "
+                             "pass the plan the results were run with")
+
+
+def _arm_rows(plan: StudyPlan, colours: dict[str, str]) -> list[dict]:
+    """Arms with their regimen and cumulative doses, grouped for the arms table."""
+    table = arms_table(plan)
+    rows = []
+    for arm, group in table.groupby("arm", sort=False):
+        doses = [
+            {"agent": get_drug(r["agent"]).display_name, "administrations": r["administrations"],
+             "mg": _number(r["cumulative dose [mg]"]), "mg_per_kg": _number(r["cumulative dose [mg/kg]"])}
+            for _, r in group.iterrows() if pd.notna(r["agent"])
+        ]
+        rows.append({"arm": arm, "regimen": group["regimen"].iloc[0], "colour": colours[arm], "doses": doses})
+    return rows
+
+
+def _readout_rows(summary: pd.DataFrame, times: list[float], colours: dict[str, str]) -> list[dict]:
+    """The tumour read-outs of :func:`tumour_summary` as formatted cells, one row per arm."""
+    rows = []
+    for arm, r in summary.iterrows():
+        cells = []
+        for t in times:
+            label = f"day {t:g}"
+            cells.append({
+                "median": _number(r[f"median {label} [mm3]"]),
+                "band": f"{_number(r[f'5% {label} [mm3]'])}–{_number(r[f'95% {label} [mm3]'])}",
+                "tc": _percent(r.get(f"T/C {label}")),
+                "tgi": _percent(r.get(f"TGI {label}")),
+            })
+        rows.append({"arm": arm, "colour": colours[arm], "failures": int(r["solver failures"]), "cells": cells})
+    return rows
+
+
+def _exposure_rows(exposure: pd.DataFrame, colours: dict[str, str]) -> list[dict]:
+    """The drug-exposure table as formatted cells."""
+    return [
+        {"drug": r["drug"], "arm": r["arm"], "colour": colours[r["arm"]], "administrations": r["administrations"],
+         "cmax": _number(r["Cmax [ng/mL]"]), "tmax": _number(r["Tmax after dose [h]"], 2),
+         "auc_dose": _number(r["AUC per dose [ng·h/mL]"]), "auc_total": _number(r["AUC 0–end [ng·h/mL]"])}
+        for _, r in exposure.iterrows()
+    ]
+
+
+def _parameter_rows(plan: StudyPlan, numbers: dict[str, int]) -> list[dict]:
+    """Every model parameter with its typical value, variability and provenance, placeholders flagged."""
+    rows = []
+    for name, r in plan.table.iterrows():
+        keys = [k.strip() for k in r["citations"].split(",") if k.strip()]
+        rows.append({
+            "name": name, "symbol": r["symbol"], "value": _number(r["value"], 4), "unit": r["unit"],
+            "omega": _number(r["omega"]) if r["omega"] > 0 else "–", "tag": r["tag"],
+            "placeholder": r["tag"] in PLACEHOLDER_TAGS, "source": r["source"], "set": r["set"],
+            "citations": [(k, numbers.get(k)) for k in keys],
+        })
+    return rows
+
+
+def _citation_rows(keys: list[str]) -> list[dict]:
+    """References for ``keys``, in order; a key missing from the registry is listed as such."""
+    rows = []
+    for key in keys:
+        try:
+            citation = get_citation(key)
+        except UnknownCitationError:
+            rows.append({"key": key, "text": "not in chemohost's citation registry", "doi": None})
+            continue
+        rows.append({"key": key, "text": str(citation), "doi": citation.doi})
+    return rows
+
+
+def _figures_for(results: xr.Dataset, plan: StudyPlan, profiles: xr.Dataset) -> dict[str, str]:
+    """Every figure of the report, as base64 PNG."""
+    figures = {
+        "volume_panels": _figures.tumour_volume_panels(results, plan),
+        "volume_medians": _figures.tumour_volume_medians(results, plan),
+    }
+    if treatment_start(plan) is not None:
+        figures["concentrations"] = _figures.concentration_figure(profiles, plan)
+    return figures
+
+
+def _render(context: dict) -> str:
+    """Fill ``templates/report.html`` with ``context``."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=PackageLoader("chemohost.report", "templates"), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["number"] = _number
+    return env.get_template("report.html").render(**context)
+
+
+def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
+                 profiles: xr.Dataset | None = None) -> Path:
+    """Write a study's report into ``out_dir`` and return the path of ``report.html``.
+
+    ``report.html`` is one self-contained file (figures inline as PNG, CSS
+    inline; MathJax from a CDN renders the equations, whose LaTeX stays
+    readable offline): study settings, arms and cumulative doses, tumour
+    volume over time with the read-outs of :func:`tumour_summary`, drug
+    exposure of the typical patient, equations, parameters with their
+    provenance, the references used and the run's provenance. Beside it go
+    ``summary.csv`` (:func:`tumour_summary`), ``parameters.csv`` (the
+    parameter table) and ``equations.md`` (:meth:`chemohost.Model.equations`).
+
+    Parameters
+    ----------
+    results:
+        The output of :func:`chemohost.study.run_study` for ``plan``.
+    plan:
+        The study plan the results were run with.
+    out_dir:
+        Folder to write into; created if missing.
+    profiles:
+        Fine-grid concentrations from :func:`concentration_profiles`;
+        computed with its defaults (0.01-day grid) when not given.
+    """
+    _check_matches(results, plan)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if profiles is None:
+        profiles = concentration_profiles(plan)
+    times = readout_times(results, plan)
+    summary = tumour_summary(results, plan, times)
+    exposure = exposure_summary(profiles, plan)
+    equations = plan.model.equations()
+    summary.to_csv(out / "summary.csv")
+    plan.table.to_csv(out / "parameters.csv")
+    (out / "equations.md").write_text(equations, encoding="utf-8")
+
+    colours = _figures.arm_colours(plan)
+    citations = list(dict.fromkeys(json.loads(results.attrs.get("citations", "[]"))))
+    numbers = {key: i for i, key in enumerate(citations, start=1)}
+    parameters = _parameter_rows(plan, numbers)
+    config = plan.config
+    control = vehicle_arm(plan)
+    context = {
+        "study": {
+            "name": config.name, "description": config.description,
+            "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "version": results.attrs.get("chemohost_version", "unknown"),
+            "cohort_size": results.attrs.get("cohort_size", config.cohort.size),
+            "seed": results.attrs.get("seed", config.cohort.seed), "variability": config.cohort.variability,
+            "solver": results.attrs.get("solver", config.solver.method),
+            "rtol": results.attrs.get("rtol", config.solver.rtol),
+            "atol": results.attrs.get("atol", config.solver.atol),
+            "parameter_sets": config.parameter_sets, "covariates": plan.covariates, "duration": config.duration,
+            "output_interval": config.output_interval, "failures": int((results["solver_status"] != 0).sum()),
+        },
+        "arms": _arm_rows(plan, colours),
+        "control": control,
+        "start": treatment_start(plan),
+        "times": times,
+        "readouts": _readout_rows(summary, times, colours),
+        "has_tc": control is not None,
+        "has_tgi": any(c.startswith("TGI") for c in summary.columns),
+        "exposure": _exposure_rows(exposure, colours),
+        "profile_step_min": float(profiles.attrs.get("step", float("nan"))) * 24 * 60,
+        "figures": _figures_for(results, plan, profiles),
+        "equations": equations_html(equations),
+        "parameters": parameters,
+        "placeholders": sum(p["placeholder"] for p in parameters),
+        "tags": [(tag, TAG_MEANINGS.get(tag, ""), tag in PLACEHOLDER_TAGS) for tag in (*TAGS, "user")],
+        "citations": _citation_rows(citations),
+        "provenance": {
+            "versions": json.loads(results.attrs.get("versions", "{}")),
+            "fingerprint": plan.model.fingerprint,
+            "model_options": json.dumps(plan.model.options, indent=2),
+            "study_config": json.dumps(config.model_dump(), indent=2),
+        },
+    }
+    path = out / "report.html"
+    path.write_text(_render(context), encoding="utf-8")
+    return path

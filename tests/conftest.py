@@ -1,0 +1,36 @@
+"""Models shared by the scientific tests.
+
+Each distinct model compiles one numba kernel (about 10 s cold, then cached on
+disk), so the analytic and validation tests share a few models. Mechanisms that
+do not interact (a growth law and a drug without a kill law) are combined in one
+model: the growth tests read the tumour states and the PK tests the drug states.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import chemohost as ch
+
+SHARED_MODELS = {
+    "paclitaxel": {"drugs": {"paclitaxel": {}}},  # default Gompertz growth, 1-compartment PK
+    "paclitaxel_oral": {"growth": "exponential", "drugs": {"paclitaxel": {"extravascular": ["oral"]}}},
+    "paclitaxel_saturable": {"growth": "power_law", "drugs": {"paclitaxel": {"elimination": "saturable"}}},
+    "gemcitabine": {"growth": "von_bertalanffy", "drugs": {"gemcitabine": {"pk": "one_compartment"}}},
+    "gemcitabine_2cpt": {"growth": "logistic", "drugs": {"gemcitabine": {"pk": "two_compartment"}}},
+    "gompertz_capacity": {"growth": "gompertz_capacity"},
+    "simeoni": {"growth": "simeoni", "damage": "simeoni_transit", "drugs": {"paclitaxel": {"kill": "linear"}}},
+}
+
+
+@functools.cache
+def _shared_model(key: str, species: str = "mouse") -> ch.Model:
+    return ch.Model({**SHARED_MODELS[key], "species": species})
+
+
+@pytest.fixture(scope="session")
+def shared_model():
+    """``shared_model(key, species="mouse")``: the model ``SHARED_MODELS[key]``, built once per session."""
+    return _shared_model

@@ -36,7 +36,10 @@ def _model_options():
     for family, names in sorted(mechanism_registry().items()):
         for name in sorted(names):
             if family not in DRUG_FAMILIES:
-                cases.append((f"{family}:{name}", {family: name}))
+                companions = {k: v for k, v in names[name].requires.items() if "." not in k}
+                if companions:  # e.g. a tumour-free host: give it a drug so the model has states
+                    companions["drugs"] = {"paclitaxel": {}}
+                cases.append((f"{family}:{name}", {family: name, **companions}))
                 continue
             for drug in drug_names():
                 for species in SPECIES:
@@ -178,7 +181,7 @@ def test_default_covariates_resolve_the_pk_sets(species):
 @pytest.mark.parametrize("options, suggestion", [
     ({"growht": "gompertz"}, "growth"),
     ({"growth": "gompertzz"}, "gompertz"),
-    ({"cell_cycle": "proliferating_quiesent"}, "proliferating_quiescent"),
+    ({"tumour": "proliferating_quiesent"}, "proliferating_quiescent"),
     ({"damage": "simeoni_transt"}, "simeoni_transit"),
     ({"species": "mose"}, "mouse"),
     ({"drugs": {"paclitaxl": {}}}, "paclitaxel"),

@@ -195,6 +195,14 @@ class TestV6PaclitaxelMouse:
         assert c0 == pytest.approx(77.3, rel=0.01)
         assert 25 / c0 == pytest.approx(0.3235, rel=5e-3)
 
+    def test_v6_c0_independent_of_body_weight(self, model):
+        """V6 at other body weights: V is per kg and the dose per kg, so C0 = 77.3 µg/mL for 15–30 g mice."""
+        ds = ch.simulate(model, "paclitaxel 25 mg/kg iv", None, [0.0, 0.1],
+                         covariates={"Body weight [kg]": np.array([0.015, 0.02, 0.03])}, **TIGHT)
+        conc = ds["Plasma paclitaxel [ng/mL]"].values / 1000
+        np.testing.assert_allclose(conc[:, 0], 77.3, rtol=0.01)
+        np.testing.assert_allclose(conc, np.broadcast_to(conc[1], conc.shape), rtol=1e-9)
+
     def test_v6_auc(self, model):
         """V6: AUC after 22.5 mg/kg = 115.4 µg·h/mL (1%)."""
         times = np.linspace(0.0, 3.0, 6001)

@@ -31,12 +31,18 @@ class Mechanism:
         The option value that selects it (``"gompertz"``).
     citations:
         Keys of the papers behind the equations (see :mod:`chemohost.citations`).
+    uses_drugs:
+        Whether the mechanism needs the model's drug list (e.g. drug-induced host signals).
     """
 
     family: ClassVar[str]
     name: ClassVar[str]
     citations: ClassVar[tuple[str, ...]] = ()
-    settings_allowed: ClassVar[dict[str, tuple]] = {}
+    uses_drugs: ClassVar[bool] = False
+    """If true, the model passes the tuple of its drugs as the ``drugs`` setting."""
+    requires: ClassVar[dict[str, str]] = {}
+    """Choices other options must take alongside this one (``{"growth": "none"}``;
+    ``"drugs.kill"`` constrains every drug's ``kill``); a conflict is an error."""
 
     def __init__(self, **settings) -> None:
         self.settings = settings

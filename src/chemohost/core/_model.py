@@ -34,7 +34,7 @@ SPECIES = ("mouse", "human")
 DEFAULT_OPTIONS: dict[str, Any] = {
     "species": "mouse",
     "growth": "gompertz",
-    "cell_cycle": "none",
+    "tumour": "single",
     "damage": "instant",
     "drugs": {},
 }
@@ -59,6 +59,28 @@ def _check_choice(key: str, value: Any, allowed: tuple[str, ...], where: str) ->
         raise OptionError(f"{where}: {unknown(f'value for {key!r}', str(value), allowed)}")
 
 
+def _choice(value: Any) -> str | None:
+    return value if isinstance(value, str) or value is None else value.get("name")
+
+
+def _check_conflicts(options: dict[str, Any]) -> None:
+    """Reject option combinations that contradict a chosen mechanism's ``requires``, saying what to change."""
+    for family, value in options.items():
+        if family in ("species", "drugs") or value is None:
+            continue
+        cls = get_mechanism(family, _choice(value))
+        for key, needed in cls.requires.items():
+            if key.startswith("drugs."):
+                option = key.split(".", 1)[1]
+                for drug, opts in options["drugs"].items():
+                    if opts[option] != needed:
+                        raise OptionError(f"model options: {family}: {cls.name} conflicts with drug '{drug}' "
+                                          f"{option}: {opts[option]}; it needs {option}: {needed}")
+            elif _choice(options.get(key)) != needed:
+                raise OptionError(f"model options: {family}: {cls.name} conflicts with {key}: "
+                                  f"{_choice(options.get(key))}; it needs {key}: {needed}")
+
+
 class Model:
     """A tumour–drug–host model composed from mechanisms.
 
@@ -66,7 +88,7 @@ class Model:
     ----------
     options:
         Mapping of model options to choices. Top-level keys are mechanism
-        families (``growth``, ``cell_cycle``, ``damage``, …) plus ``species``
+        families (``growth``, ``tumour``, ``damage``, …) plus ``species``
         (``mouse`` or ``human``, which selects the default drug parameters) and
         ``drugs`` (agent → ``{pk, elimination, kill, extravascular}``).
     """
@@ -122,6 +144,7 @@ class Model:
             full["extravascular"] = [r for r in EXTRAVASCULAR_ROUTES if r in routes]
             resolved[drug.key] = full
         merged["drugs"] = resolved
+        _check_conflicts(merged)
         return merged
 
     def _instantiate(self) -> list[Mechanism]:
@@ -131,7 +154,10 @@ class Model:
             if family in ("species", "drugs") or value is None:
                 continue
             name, settings = (value, {}) if isinstance(value, str) else (value["name"], {k: v for k, v in value.items() if k != "name"})
-            mechanisms.append(get_mechanism(family, name)(species=species, **settings))
+            cls = get_mechanism(family, name)
+            if cls.uses_drugs:
+                settings["drugs"] = tuple(self.options["drugs"])
+            mechanisms.append(cls(species=species, **settings))
         for drug, opts in self.options["drugs"].items():
             mechanisms.append(
                 get_mechanism("pk", opts["pk"])(

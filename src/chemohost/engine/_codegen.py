@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -178,6 +179,28 @@ def _write_if_changed(path: Path, text: str) -> None:
         os.replace(tmp, path)
 
 
+_SIGNATURE = (
+    "(int64, float64, float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], int64[::1], int64[::1], "
+    "float64[:, ::1], int64[::1], float64, float64, float64, int64, float64[:, :, ::1], int64[::1], int64[::1], int64)"
+)
+
+
+@contextmanager
+def _lock(path: Path):
+    """An exclusive lock on ``path`` across processes (no-op where ``fcntl`` is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @lru_cache(maxsize=64)
 def _compile(fingerprint: str, source: str, outputs_source: str) -> Kernel:
     folder = cache_dir()
@@ -185,9 +208,12 @@ def _compile(fingerprint: str, source: str, outputs_source: str) -> Kernel:
     digest = hashlib.sha256((source + outputs_source).encode()).hexdigest()[:16]
     name = f"chemohost_kernel_{digest}"
     kernel_path, outputs_path = folder / f"{name}.py", folder / f"{name}_outputs.py"
-    _write_if_changed(kernel_path, source)
-    _write_if_changed(outputs_path, outputs_source)
-    return Kernel(_load(kernel_path, name), _load(outputs_path, name + "_outputs"), fingerprint)
+    with _lock(folder / f"{name}.lock"):  # one process compiles, the others load its cache
+        _write_if_changed(kernel_path, source)
+        _write_if_changed(outputs_path, outputs_source)
+        kernel = _load(kernel_path, name)
+        kernel.solve_batch.compile(_SIGNATURE)
+    return Kernel(kernel, _load(outputs_path, name + "_outputs"), fingerprint)
 
 
 def compile_model(model: Model) -> Kernel:

@@ -3,7 +3,7 @@
 One mechanism per module, grouped by family:
 
 - ``growth``: tumour growth laws (per-capita growth rate of the tumour);
-- ``cell_cycle``: the tumour's cell compartments (single, or proliferating/quiescent);
+- ``tumour``: the tumour's cell compartments (single, proliferating/quiescent, or absent for a tumour-free host);
 - ``damage``: what happens to killed cells (instant removal, Simeoni transit chain);
 - ``pk``: drug pharmacokinetics (1–3 compartments, optional absorption and saturable elimination);
 - ``kill``: drug effect on tumour cells (linear, Emax, Norton–Simon).

@@ -58,7 +58,7 @@ def build_model(config: StudyConfig, regimens: dict) -> Model:
             if schedule.route in EXTRAVASCULAR:
                 routes = list(opts.get("extravascular") or [])
                 opts["extravascular"] = routes + [schedule.route] * (schedule.route not in routes)
-            opts.setdefault("kill", "linear")
+            opts.setdefault("kill", "none" if options.get("tumour") == "absent" else "linear")
     options["drugs"] = drugs
     try:
         return Model(options)

@@ -19,7 +19,7 @@ class KillLaw(Mechanism):
     """
 
     family: ClassVar[str] = "kill"
-    default_sets: ClassVar[tuple[str, ...]] = ("RMM1", "Simeoni2004")
+    default_sets: ClassVar[tuple[str, ...]] = ("Simeoni2004", "RMM1")
 
     def __init__(self, drug: str, species: str = "mouse"):
         super().__init__(drug=drug, species=species)

@@ -19,7 +19,7 @@ class ProliferatingQuiescent(Mechanism):
     (Gardner 2000).
     """
 
-    family = "cell_cycle"
+    family = "tumour"
     name = "proliferating_quiescent"
     citations = ("Gardner2000",)
 

@@ -17,8 +17,8 @@ class SingleCompartment(Mechanism):
     ``damage`` option decides where they go).
     """
 
-    family = "cell_cycle"
-    name = "none"
+    family = "tumour"
+    name = "single"
 
     def declare(self):
         v0 = declared(INITIAL_VOLUME, "V_0", sets=("Benzekry2014LLC",),

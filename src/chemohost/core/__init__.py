@@ -13,5 +13,5 @@ from ._mechanism import get_mechanism as get_mechanism
 from ._mechanism import mechanism_registry as mechanism_registry
 from ._mechanism import register_mechanism as register_mechanism
 from ._model import DEFAULT_OPTIONS as DEFAULT_OPTIONS
-from ._model import DRUG_OPTIONS as DRUG_OPTIONS
+from ._model import drug_options as drug_options
 from ._model import Model as Model

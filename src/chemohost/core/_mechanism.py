@@ -38,6 +38,8 @@ class Mechanism:
     family: ClassVar[str]
     name: ClassVar[str]
     citations: ClassVar[tuple[str, ...]] = ()
+    per_drug: ClassVar[bool] = False
+    """If true, one instance acts per drug (``drug`` setting) and the family is a per-drug option."""
     uses_drugs: ClassVar[bool] = False
     """If true, the model passes the tuple of its drugs as the ``drugs`` setting."""
     requires: ClassVar[dict[str, str]] = {}

@@ -38,20 +38,26 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "damage": "instant",
     "drugs": {},
 }
-"""Options of a model. ``drugs`` maps each agent to its own options (see :data:`DRUG_OPTIONS`)."""
+"""Options of a model. ``drugs`` maps each agent to its own options (see :func:`drug_options`)."""
 
-DRUG_OPTIONS: dict[str, tuple[str, ...]] = {
-    "pk": ("one_compartment", "two_compartment", "three_compartment"),
-    "elimination": ("linear", "saturable"),
-    "kill": ("none", "linear", "emax", "norton_simon"),
-}
-"""Allowed per-drug options; the first value of each is its default (``pk`` defaults to the drug's library model).
-
-A drug also takes ``extravascular``: the list of routes among ``oral``, ``ip`` and
-``sc`` it is given by; each adds a first-order absorption depot with that route's
-bioavailability."""
-
+PK_SETTINGS: dict[str, tuple[str, ...]] = {"elimination": ("linear", "saturable")}
 EXTRAVASCULAR_ROUTES = ("oral", "ip", "sc")
+
+
+def drug_options() -> dict[str, tuple[str, ...]]:
+    """Allowed per-drug options and their choices; the first choice is the default.
+
+    Every mechanism family whose mechanisms act per drug (``per_drug``) is an
+    option (``pk``, ``kill``, …; all but ``pk`` default to ``none``, and ``pk``
+    to the drug library's model). ``elimination`` sets the PK's elimination and
+    ``extravascular`` lists the routes among ``oral``, ``ip`` and ``sc`` the drug
+    is given by; each adds an absorption depot with that route's bioavailability.
+    """
+    options: dict[str, tuple[str, ...]] = {}
+    for family, names in sorted(mechanism_registry().items()):
+        if any(cls.per_drug for cls in names.values()):
+            options[family] = tuple(sorted(names)) if family == "pk" else ("none", *sorted(names))
+    return {**options, **PK_SETTINGS}
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...], where: str) -> None:
@@ -103,7 +109,8 @@ class Model:
     def _validate(options: Mapping[str, Any]) -> dict[str, Any]:
         registry = mechanism_registry()
         merged = copy.deepcopy(DEFAULT_OPTIONS)
-        allowed_keys = set(DEFAULT_OPTIONS) | {f for f in registry if f not in ("pk", "kill")}
+        per_drug = drug_options()
+        allowed_keys = set(DEFAULT_OPTIONS) | {f for f in registry if f not in per_drug}
         for key, value in dict(options).items():
             if key not in allowed_keys:
                 raise OptionError("model options: " + unknown("option", key, allowed_keys))
@@ -128,14 +135,14 @@ class Model:
         for agent, drug_opts in drugs.items():
             drug = get_drug(agent)
             drug_opts = dict(drug_opts or {})
-            allowed = [*DRUG_OPTIONS, "extravascular"]
+            allowed = [*per_drug, "extravascular"]
             for key in drug_opts:
                 if key not in allowed:
                     raise OptionError(f"model options, drug '{agent}': " + unknown("option", key, allowed))
-            full = {key: choices[0] for key, choices in DRUG_OPTIONS.items()}
+            full = {key: choices[0] for key, choices in per_drug.items()}
             full["pk"] = drug.default_pk_model(merged["species"])
             full.update(drug_opts)
-            for key, choices in DRUG_OPTIONS.items():
+            for key, choices in per_drug.items():
                 _check_choice(key, full[key], choices, f"model options, drug '{agent}'")
             routes = full.get("extravascular") or []
             routes = [routes] if isinstance(routes, str) else list(routes)
@@ -158,14 +165,16 @@ class Model:
             if cls.uses_drugs:
                 settings["drugs"] = tuple(self.options["drugs"])
             mechanisms.append(cls(species=species, **settings))
+        families = [f for f in drug_options() if f not in PK_SETTINGS and f != "pk"]
         for drug, opts in self.options["drugs"].items():
             mechanisms.append(
                 get_mechanism("pk", opts["pk"])(
                     drug=drug, species=species, elimination=opts["elimination"], extravascular=tuple(opts["extravascular"])
                 )
             )
-            if opts["kill"] != "none":
-                mechanisms.append(get_mechanism("kill", opts["kill"])(drug=drug, species=species))
+            for family in families:
+                if opts[family] != "none":
+                    mechanisms.append(get_mechanism(family, opts[family])(drug=drug, species=species))
         return mechanisms
 
     # --------------------------------------------------------------- resolution
@@ -281,12 +290,16 @@ class Model:
 
     @cached_property
     def output_names(self) -> list[str]:
-        """Variables that depend on states, parameters and time only (savable at output times)."""
+        """Variables saved at output times: those that depend on states, parameters and time only.
+
+        Variables that are identically constant numbers (a hook no mechanism uses,
+        such as the protection of a model without host cells) are left out.
+        """
         inputs = {i.name for i in self.inputs}
         return [
             n
             for n, e in self.variables.items()
-            if not ({str(x) for x in e.free_symbols} & inputs) and n not in self.state_names
+            if not ({str(x) for x in e.free_symbols} & inputs) and n not in self.state_names and not e.is_number
         ]
 
     def parameter(self, name: str) -> Parameter:

@@ -21,6 +21,49 @@ def plasma_molar(drug: str) -> str:
 
 
 W = Q(TUMOUR_VOLUME)
+P = Q("Tumour protection [-]")
+B = Q("Repopulation boost [-]")
 R = Q(GROWTH_RATE)
 H = Q(KILL_HAZARD)
 HQ = Q(QUIESCENT_KILL_HAZARD)
+
+
+# --- host response (quantities normalised to the pre-treatment baseline are unitless, [-]) ----------------
+def effector(name: str) -> str:
+    """``"SDF-1 [-]"``: plasma level of a host effector relative to its baseline (1 at rest)."""
+    return f"{name} [-]"
+
+
+EFFECTORS = {
+    "sdf1": "SDF-1",
+    "gcsf": "G-CSF",
+    "vegf": "VEGF-A",
+    "il1b": "IL-1beta",
+    "il6": "IL-6",
+    "mmp9": "MMP-9",
+    "ev": "EV niche signal",
+}
+"""Effector keys → display names (MODEL_SPEC §5.2)."""
+
+CEP = "Circulating endothelial progenitors [-]"
+MYELOID = "Circulating myeloid cells [-]"
+HOMED_EPC = "Homed endothelial progenitors [-]"
+HOMED_MYELOID = "Homed myeloid cells [-]"
+DAMAGE_SIGNAL = "Tumour damage signal [-]"
+NEUTROPHILS = "Circulating neutrophils [1e9/L]"
+VASCULAR_CAPACITY = "Vascular carrying capacity [mm3]"
+VASCULAR_SUPPORT = "Vasculogenic support rate [1/day]"
+"""Summand: per-capita gain of the carrying capacity from homed EPCs (b_E·B_E); 0 without host cells."""
+ENDOTHELIAL_KILL = "Endothelial kill hazard [1/day]"
+"""Summand: per-capita loss of carrying capacity from drugs (e·g for antiangiogenics, e_chemo·C for cytotoxics)."""
+PROTECTION = "Tumour protection [-]"
+"""Summand: fraction of drug kill blocked by homed myeloid cells (0 without host cells): κ_eff = κ·(1 − protection)."""
+REPOPULATION = "Repopulation boost [-]"
+"""Summand: relative increase of the growth rate from homed myeloid cells (0 without host cells): r·(1 + boost)."""
+DAMAGED_VOLUME = "Damaged tumour volume [mm3]"
+"""Summand: volume of killed cells not yet cleared (the Simeoni transit compartments; 0 for instant damage)."""
+
+
+def coverage(agent_display: str) -> str:
+    """``"DC101 coverage [-]"``: fraction of the blocker's target occupied (0–1)."""
+    return f"{agent_display} coverage [-]"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import KILL_FLUX, TUMOUR_VOLUME
+from .._shared import DAMAGED_VOLUME, KILL_FLUX, TUMOUR_VOLUME
 
 
 @register_mechanism
@@ -31,5 +31,5 @@ class SimeoniTransit(Mechanism):
                 x[1].name: k1.sym * (s[0] - s[1]),
                 x[2].name: k1.sym * (s[1] - s[2]),
             },
-            summands={TUMOUR_VOLUME: s[0] + s[1] + s[2]},
+            summands={TUMOUR_VOLUME: s[0] + s[1] + s[2], DAMAGED_VOLUME: s[0] + s[1] + s[2]},
         )

@@ -19,6 +19,7 @@ class KillLaw(Mechanism):
     """
 
     family: ClassVar[str] = "kill"
+    per_drug: ClassVar[bool] = True
     default_sets: ClassVar[tuple[str, ...]] = ("Simeoni2004", "RMM1")
 
     def __init__(self, drug: str, species: str = "mouse"):

@@ -22,6 +22,7 @@ class Compartmental(Mechanism):
     """
 
     family: ClassVar[str] = "pk"
+    per_drug: ClassVar[bool] = True
     compartments: ClassVar[int]
     citations = ()
 

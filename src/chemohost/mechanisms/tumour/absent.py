@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from ...core import Declaration, Mechanism, register_mechanism
-from .._shared import KILL_FLUX, KILL_HAZARD, QUIESCENT_KILL_HAZARD, TUMOUR_VOLUME, VIABLE_VOLUME
+from .._shared import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
+                       TUMOUR_VOLUME, VIABLE_VOLUME)
+from .single import SYMBOLS
 
 
 @register_mechanism
@@ -19,7 +21,7 @@ class Absent(Mechanism):
     def declare(self):
         return Declaration(
             variables={KILL_FLUX: 0, VIABLE_VOLUME: 0},
-            summands={TUMOUR_VOLUME: 0, KILL_HAZARD: 0, QUIESCENT_KILL_HAZARD: 0},
-            symbols={KILL_FLUX: r"\Phi_{kill}", VIABLE_VOLUME: r"V_{viable}", TUMOUR_VOLUME: "W",
-                     KILL_HAZARD: "h", QUIESCENT_KILL_HAZARD: "h_Q"},
+            summands={TUMOUR_VOLUME: 0, KILL_HAZARD: 0, QUIESCENT_KILL_HAZARD: 0, PROTECTION: 0, REPOPULATION: 0,
+                      DAMAGED_VOLUME: 0},
+            symbols={**SYMBOLS},
         )

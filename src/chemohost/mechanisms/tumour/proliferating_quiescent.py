@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from ...core import Declaration, Mechanism, State, register_mechanism
 from .._defaults import declared
-from .._shared import (H, HQ, INITIAL_VOLUME, KILL_FLUX, KILL_HAZARD, QUIESCENT_KILL_HAZARD, R,
-                       TUMOUR_VOLUME, VIABLE_VOLUME)
-from .single import PROLIFERATING
+from .._shared import (DAMAGED_VOLUME, INITIAL_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD,
+                       REPOPULATION, TUMOUR_VOLUME, VIABLE_VOLUME, B, H, HQ, P, R)
+from .single import PROLIFERATING, SYMBOLS
 
 QUIESCENT = "Quiescent tumour volume [mm3]"
 
@@ -13,7 +13,8 @@ QUIESCENT = "Quiescent tumour volume [mm3]"
 class ProliferatingQuiescent(Mechanism):
     r"""Proliferating and quiescent cells, for phase-specific drugs.
 
-    dP/dt = (r − k_PQ)·P + k_QP·Q − h·P and dQ/dt = k_PQ·P − k_QP·Q − h_Q·Q.
+    dP/dt = (r·(1 + b) − k_PQ)·P + k_QP·Q − h·(1 − P_prot)·P and
+    dQ/dt = k_PQ·P − k_QP·Q − h_Q·(1 − P_prot)·Q (b, P_prot: host effects, 0 without them).
     Phase-specific drugs (taxanes, antimetabolites) kill only P (their quiescent
     kill fraction is 0), so the quiescent pool shelters cells from them
     (Gardner 2000).
@@ -35,16 +36,16 @@ class ProliferatingQuiescent(Mechanism):
                        description="rate at which quiescent cells re-enter the cycle")
         p = State(PROLIFERATING, "P", f.sym * v0.sym, "tumour volume of cycling cells")
         q = State(QUIESCENT, "Q", (1 - f.sym) * v0.sym, "tumour volume of resting cells")
-        P, Qs = p.sym, q.sym
+        Pc, Qs = p.sym, q.sym
         return Declaration(
             states=[p, q],
             parameters=[v0, f, kpq, kqp],
             rhs={
-                p.name: (R - kpq.sym) * P + kqp.sym * Qs - H * P,
-                q.name: kpq.sym * P - kqp.sym * Qs - HQ * Qs,
+                p.name: (R * (1 + B) - kpq.sym) * Pc + kqp.sym * Qs - H * (1 - P) * Pc,
+                q.name: kpq.sym * Pc - kqp.sym * Qs - HQ * (1 - P) * Qs,
             },
-            variables={KILL_FLUX: H * P + HQ * Qs, VIABLE_VOLUME: P + Qs},
-            summands={TUMOUR_VOLUME: P + Qs, KILL_HAZARD: 0, QUIESCENT_KILL_HAZARD: 0},
-            symbols={KILL_FLUX: r"\Phi_{kill}", VIABLE_VOLUME: r"V_{viable}", TUMOUR_VOLUME: "W",
-                     KILL_HAZARD: "h", QUIESCENT_KILL_HAZARD: "h_Q"},
+            variables={KILL_FLUX: (H * Pc + HQ * Qs) * (1 - P), VIABLE_VOLUME: Pc + Qs},
+            summands={TUMOUR_VOLUME: Pc + Qs, KILL_HAZARD: 0, QUIESCENT_KILL_HAZARD: 0, PROTECTION: 0,
+                      REPOPULATION: 0, DAMAGED_VOLUME: 0},
+            symbols={**SYMBOLS},
         )

@@ -18,11 +18,21 @@ import pytest
 import chemohost as ch
 from chemohost.citations import get_citation
 from chemohost.core import mechanism_registry, unit_of
-from chemohost.drugs import default_covariates, drug_names, get_drug
+from chemohost.drugs import blocker_names, default_covariates, drug_names, get_drug
 from chemohost.parameters import TAGS, get_parameter_set, parameter_sets, ureg
 
 DRUG_FAMILIES = tuple(f for f in ch.core.drug_options() if f not in ("elimination",))
 SPECIES = ("mouse", "human")
+
+
+def _companions(cls, out=None) -> dict:
+    """The model options a mechanism requires beside it (the first acceptable choice of each), transitively."""
+    out = {cls.family: cls.name} if out is None else out
+    for key, needed in cls.requires.items():
+        if "." not in key and key not in out:
+            out[key] = needed if isinstance(needed, str) else needed[0]
+            _companions(mechanism_registry()[key][out[key]], out)
+    return out
 
 
 def _model_options():
@@ -36,10 +46,17 @@ def _model_options():
     for family, names in sorted(mechanism_registry().items()):
         for name in sorted(names):
             if family not in DRUG_FAMILIES:
-                companions = {k: v for k, v in names[name].requires.items() if "." not in k}
+                companions = {k: v for k, v in _companions(names[name]).items() if k != family}
                 if companions:  # e.g. a tumour-free host: give it a drug so the model has states
                     companions["drugs"] = {"paclitaxel": {}}
                 cases.append((f"{family}:{name}", {family: name, **companions}))
+                continue
+            if family == "host_action":  # adjuvant agents, inside a host-response model
+                for agent in blocker_names():
+                    if (name == "coverage") == bool(get_drug(agent).blocks):
+                        cases.append((f"{family}:{name}:{agent}:mouse",
+                                      {"effectors": "indirect_response", "host_cells": "bmdc",
+                                       "drugs": {agent: {family: name}}}))
                 continue
             for drug in drug_names():
                 for species in SPECIES:
@@ -49,10 +66,11 @@ def _model_options():
                         variants = {"linear+routes": {"pk": name, "extravascular": ["oral", "ip", "sc"]},
                                     "saturable": {"pk": name, "elimination": "saturable"}}
                     else:
-                        variants = {"": {"kill": name}}
+                        variants = {"": {family: name}}
+                    companions = {k: v for k, v in _companions(names[name]).items() if k != family}
                     for label, opts in variants.items():
                         cases.append((f"{family}:{name}:{drug}:{species}{':' + label if label else ''}",
-                                      {"species": species, "drugs": {drug: opts}}))
+                                      {"species": species, **companions, "drugs": {drug: opts}}))
     return cases
 
 
@@ -134,17 +152,19 @@ def test_every_citation_of_a_model_exists(built):
 
 
 def test_default_drug_parameters_come_from_the_library_set(built):
-    """A drug parameter default is taken from the drug's PK set for the model's species, or marked as missing."""
+    """A PK parameter default is taken from the drug's PK set for the model's species, else the library or marked missing."""
     species = built.options["species"]
-    for drug, opts in built.options["drugs"].items():
-        set_name = get_drug(drug).pk_parameter_set_name(species)
+    for mech in built.mechanisms:
+        if mech.family != "pk":
+            continue
+        drug = get_drug(mech.settings["drug"])
+        set_name = drug.pk_parameter_set_name(species)
         values = get_parameter_set(set_name).values
-        display = get_drug(drug).display_name
-        for p in built.parameters:
-            if not p.name.startswith(display + " ") or "kill" in p.name:
-                continue
+        for p in built.declarations[id(mech)].parameters:
             if p.name in values:
                 assert p.source.startswith(set_name + ":"), p.name
+            elif p.name.endswith("molecular weight [g/mol]"):
+                assert p.source.startswith("drug library:"), p.name
             else:
                 assert p.required and p.tag == "U", p.name
 

@@ -9,6 +9,7 @@ import pytest
 import chemohost.drugs as drugs
 from chemohost._errors import ChemohostError
 from chemohost.drugs import (
+    CLASSES,
     UnknownDrugError,
     agent_aliases,
     blocker_names,
@@ -50,7 +51,8 @@ def test_module_doctest():
 
 
 def test_library_contents():
-    assert drug_names() == ("paclitaxel", "docetaxel", "gemcitabine", "cisplatin", "doxorubicin", "cyclophosphamide", "fluorouracil")
+    assert drug_names() == ("paclitaxel", "docetaxel", "gemcitabine", "cisplatin", "doxorubicin", "cyclophosphamide",
+                            "fluorouracil", "tnp-470", "endostatin", "angiostatin")
     assert set(blocker_names()) == {"dc101", "amd3100", "ccr2_antagonist", "anakinra", "mmp9_inhibitor", "csf1r_inhibitor", "gcsf"}
 
 
@@ -87,8 +89,8 @@ def test_phase_nonspecific_drugs(key):
 @pytest.mark.parametrize("key", drug_names())
 def test_drug_record(key):
     drug = get_drug(key)
-    assert drug.display_name == key.capitalize()
-    assert drug.drug_class in ("taxane", "antimetabolite", "platinum", "anthracycline", "alkylating")
+    assert drug.display_name.lower() == key
+    assert drug.drug_class in CLASSES
     assert drug.molecular_weight.unit == "g/mol" and drug.molecular_weight.tag in TAGS
     for species in ("mouse", "human"):
         model = drug.default_pk_model(species)
@@ -112,12 +114,13 @@ def test_symbols_are_unique_subscripts():
 
 def test_pk_parameter_set_name():
     assert get_drug("gemcitabine").pk_parameter_set_name("human") == "Jiang2008"
-    assert get_drug("cisplatin").pk_parameter_set_name("mouse") is None
+    assert get_drug("cisplatin").pk_parameter_set_name("mouse") == "CisplatinMouse"
+    assert get_drug("docetaxel").pk_parameter_set_name("mouse") is None
 
 
 def test_missing_species_set_says_what_to_do():
-    with pytest.raises(ChemohostError, match=r"no mouse PK parameter set for doxorubicin .*available for: human"):
-        get_drug("doxorubicin").pk_parameter_set("mouse")
+    with pytest.raises(ChemohostError, match=r"no mouse PK parameter set for docetaxel .*available for: human"):
+        get_drug("docetaxel").pk_parameter_set("mouse")
 
 
 def test_unknown_species():
@@ -128,17 +131,19 @@ def test_unknown_species():
 
 
 def test_unknown_drug_did_you_mean():
-    with pytest.raises(UnknownDrugError, match=r"unknown drug 'paclitaxol' \(did you mean 'paclitaxel'\?\); accepted: .*taxol") as info:
+    with pytest.raises(UnknownDrugError, match=r"unknown agent 'paclitaxol' \(did you mean 'paclitaxel'\?\); accepted: .*taxol") as info:
         get_drug("paclitaxol")
     assert isinstance(info.value, KeyError) and isinstance(info.value, ChemohostError)
     with pytest.raises(UnknownDrugError, match="did you mean '5-fu'"):
         get_drug("5-fuu")
 
 
-def test_drug_and_blocker_lookups_point_at_each_other():
-    with pytest.raises(UnknownDrugError, match=r"'DC101' is an adjuvant blocker; use get_blocker\(\)"):
-        get_drug("DC101")
-    with pytest.raises(UnknownDrugError, match=r"'taxol' is a cytotoxic drug; use get_drug\(\)"):
+def test_blockers_are_agents_with_pk_and_channels():
+    dc101 = get_drug("DC101")
+    assert dc101.is_blocker and not dc101.is_cytotoxic and dc101.blocks == ("vegfr2",)
+    assert dc101.pk_parameter_set("mouse").name == "AdjuvantAgentsMouse"
+    assert get_drug("taxol").is_cytotoxic and not get_drug("taxol").is_blocker
+    with pytest.raises(UnknownDrugError, match=r"'taxol' is not an adjuvant blocker; accepted: .*dc101"):
         get_blocker("taxol")
 
 

@@ -1,4 +1,4 @@
-"""The drug library: cytotoxic drugs, adjuvant blockers and default body sizes.
+"""The agent library: cytotoxic and antiangiogenic drugs, adjuvant blockers and default body sizes.
 
 Names are case-insensitive and alias-aware (``"Taxol"``, ``"5-FU"``, ``"CTX"``);
 the data live in ``chemohost/data/drugs.yaml``.
@@ -27,7 +27,8 @@ from ._errors import ChemohostError, unknown
 from .parameters import ParameterSet, ParameterValue, get_parameter_set
 
 __all__ = [
-    "Blocker",
+    "CHANNELS",
+    "CLASSES",
     "Drug",
     "PKDefault",
     "SPECIES",
@@ -46,7 +47,7 @@ _PK_MODELS = {1: "one_compartment", 2: "two_compartment", 3: "three_compartment"
 
 
 class UnknownDrugError(ChemohostError, KeyError):
-    """A drug or blocker name that is neither a canonical key nor an alias."""
+    """An agent name that is neither a canonical key nor an alias."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
@@ -59,15 +60,25 @@ def _check_species(species: str) -> None:
 
 @dataclass(frozen=True)
 class PKDefault:
-    """The default PK parameter set of a drug in one species and its compartment count."""
+    """The default PK parameter set of an agent in one species and its compartment count."""
 
     parameter_set: str | None
     compartments: int
 
 
+CLASSES = ("taxane", "antimetabolite", "platinum", "anthracycline", "alkylating", "antiangiogenic", "blocker",
+           "growth_factor")
+CYTOTOXIC = CLASSES[:5]
+CHANNELS = ("vegfr2", "cxcr4", "ccr2", "il1r", "mmp9", "csf1r")
+"""Host-response channels an adjuvant blocker can occupy (MODEL_SPEC §5.2)."""
+
+
 @dataclass(frozen=True)
 class Drug:
-    """A cytotoxic drug.
+    """An agent of a regimen: a cytotoxic or antiangiogenic drug, an adjuvant blocker or G-CSF.
+
+    Every agent has PK (so its concentration drives its effects); what it does is
+    chosen per agent in the model options (``kill``, ``host_action``, …).
 
     Parameters
     ----------
@@ -81,13 +92,17 @@ class Drug:
     aliases:
         Other accepted names, lower case (``"taxol"``).
     drug_class:
-        ``taxane``, ``antimetabolite``, ``platinum``, ``anthracycline`` or ``alkylating``.
+        One of :data:`CLASSES`.
     phase_specific:
         True if the drug kills only cycling cells (quiescent kill fraction 0).
     molecular_weight:
         Molecular weight [g/mol] with its provenance; µM = (ng/mL) / MW.
     pk:
         Species → :class:`PKDefault`.
+    blocks:
+        Host-response channels a blocker occupies (:data:`CHANNELS`).
+    description:
+        One line on what the agent does.
     """
 
     key: str
@@ -98,6 +113,17 @@ class Drug:
     phase_specific: bool
     molecular_weight: ParameterValue
     pk: Mapping[str, PKDefault]
+    blocks: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def is_cytotoxic(self) -> bool:
+        return self.drug_class in CYTOTOXIC
+
+    @property
+    def is_blocker(self) -> bool:
+        """Adjuvant agents acting on the host response (blockers and G-CSF support)."""
+        return self.drug_class in ("blocker", "growth_factor")
 
     def pk_parameter_set_name(self, species: str) -> str | None:
         """Name of the default PK parameter set in ``species``, or ``None`` if chemohost has none."""
@@ -105,7 +131,7 @@ class Drug:
         return self.pk[species].parameter_set
 
     def pk_parameter_set(self, species: str) -> ParameterSet:
-        """The default PK :class:`ParameterSet` of this drug in ``species`` (``mouse`` or ``human``).
+        """The default PK :class:`ParameterSet` of this agent in ``species`` (``mouse`` or ``human``).
 
         Raises :class:`ChemohostError` when chemohost has no set for that species.
         """
@@ -119,19 +145,9 @@ class Drug:
         return get_parameter_set(name)
 
     def default_pk_model(self, species: str) -> str:
-        """The PK model matching the default set: ``one_compartment``, ``two_compartment`` or ``three_compartment``."""
+        """The PK model choice matching the default set: ``one_compartment``, ``two_compartment`` or ``three_compartment``."""
         _check_species(species)
         return _PK_MODELS[self.pk[species].compartments]
-
-
-@dataclass(frozen=True)
-class Blocker:
-    """An adjuvant agent that switches a host-response channel off (no PK yet)."""
-
-    key: str
-    display_name: str
-    aliases: tuple[str, ...]
-    description: str
 
 
 class _Provenance(BaseModel):
@@ -158,32 +174,24 @@ class _DrugEntry(BaseModel):
     display_name: str
     symbol: str = Field(pattern=r"^[A-Z0-9]+$")
     aliases: list[str] = Field(default_factory=list)
-    drug_class: Literal["taxane", "antimetabolite", "platinum", "anthracycline", "alkylating"] = Field(alias="class")
-    phase_specific: bool
+    drug_class: Literal[CLASSES] = Field(alias="class")  # type: ignore[valid-type]
+    phase_specific: bool = False
     molecular_weight: _Provenance
     pk: dict[Literal["mouse", "human"], _PK]
-
-
-class _BlockerEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    display_name: str
-    aliases: list[str] = Field(default_factory=list)
-    description: str = Field(min_length=1)
+    blocks: list[Literal[CHANNELS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    description: str = ""
 
 
 class _Library(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     drugs: dict[str, _DrugEntry]
-    blockers: dict[str, _BlockerEntry]
     covariates: dict[Literal["mouse", "human"], dict[str, _Provenance]]
 
 
 @dataclass(frozen=True)
 class _Loaded:
     drugs: Mapping[str, Drug]
-    blockers: Mapping[str, Blocker]
     covariates: Mapping[str, Mapping[str, ParameterValue]]
     aliases: Mapping[str, str]
 
@@ -212,15 +220,13 @@ def _build(spec: _Library) -> _Loaded:
             phase_specific=d.phase_specific,
             molecular_weight=ParameterValue(**d.molecular_weight.model_dump()),
             pk=MappingProxyType({s: PKDefault(**p.model_dump()) for s, p in d.pk.items()}),
+            blocks=tuple(d.blocks),
+            description=d.description,
         )
         for key, d in spec.drugs.items()
     }
-    blockers = {
-        key: Blocker(key, b.display_name, tuple(a.lower() for a in b.aliases), b.description)
-        for key, b in spec.blockers.items()
-    }
     aliases: dict[str, str] = {}
-    for agent in [*drugs.values(), *blockers.values()]:
+    for agent in drugs.values():
         for name in (agent.key, agent.display_name.lower(), *agent.aliases):
             if aliases.setdefault(name, agent.key) != agent.key:
                 raise ChemohostError(f"name '{name}' is used by both '{aliases[name]}' and '{agent.key}'")
@@ -228,48 +234,41 @@ def _build(spec: _Library) -> _Loaded:
         species: MappingProxyType({n: ParameterValue(**v.model_dump()) for n, v in values.items()})
         for species, values in spec.covariates.items()
     }
-    frozen = map(MappingProxyType, (drugs, blockers, covariates, aliases))
-    return _Loaded(*frozen)
-
-
-def _lookup(name: str, kind: str) -> str:
-    lib = _library()
-    key = lib.aliases.get(name.strip().lower())
-    wanted = lib.drugs if kind == "drug" else lib.blockers
-    if key in wanted:
-        return key
-    if key is not None:
-        other = "an adjuvant blocker; use get_blocker()" if kind == "drug" else "a cytotoxic drug; use get_drug()"
-        raise UnknownDrugError(f"'{name}' is {other}")
-    accepted = [n for n, k in lib.aliases.items() if k in wanted]
-    raise UnknownDrugError(unknown(kind, name, accepted))
+    return _Loaded(MappingProxyType(drugs), MappingProxyType(covariates), MappingProxyType(aliases))
 
 
 def get_drug(name: str) -> Drug:
-    """The :class:`Drug` called ``name`` (canonical key, display name or alias; any case).
+    """The agent called ``name`` (canonical key, display name or alias; any case).
 
     Raises :class:`UnknownDrugError` (a ``KeyError``) with the closest accepted name.
     """
-    return _library().drugs[_lookup(name, "drug")]
+    lib = _library()
+    key = lib.aliases.get(name.strip().lower())
+    if key is None:
+        raise UnknownDrugError(unknown("agent", name, lib.aliases))
+    return lib.drugs[key]
 
 
-def get_blocker(name: str) -> Blocker:
-    """The adjuvant :class:`Blocker` called ``name`` (key, display name or alias; any case)."""
-    return _library().blockers[_lookup(name, "blocker")]
+def get_blocker(name: str) -> Drug:
+    """The adjuvant agent (blocker or G-CSF) called ``name``; other agents raise :class:`UnknownDrugError`."""
+    agent = get_drug(name)
+    if not agent.is_blocker:
+        raise UnknownDrugError(f"'{name}' is not an adjuvant blocker; accepted: {', '.join(blocker_names())}")
+    return agent
 
 
 def drug_names() -> tuple[str, ...]:
-    """Canonical keys of the cytotoxic drugs."""
-    return tuple(_library().drugs)
+    """Canonical keys of the drugs (cytotoxic and antiangiogenic), without the adjuvant blockers."""
+    return tuple(k for k, d in _library().drugs.items() if not d.is_blocker)
 
 
 def blocker_names() -> tuple[str, ...]:
-    """Canonical keys of the adjuvant blockers."""
-    return tuple(_library().blockers)
+    """Canonical keys of the adjuvant blockers (and G-CSF support)."""
+    return tuple(k for k, d in _library().drugs.items() if d.is_blocker)
 
 
 def agent_aliases() -> dict[str, str]:
-    """Every accepted lower-case name (keys, display names, aliases) → canonical key, drugs and blockers."""
+    """Every accepted lower-case name (keys, display names, aliases) → canonical key, of every agent."""
     return dict(_library().aliases)
 
 

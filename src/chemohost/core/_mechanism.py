@@ -42,9 +42,11 @@ class Mechanism:
     """If true, one instance acts per drug (``drug`` setting) and the family is a per-drug option."""
     uses_drugs: ClassVar[bool] = False
     """If true, the model passes the tuple of its drugs as the ``drugs`` setting."""
-    requires: ClassVar[dict[str, str]] = {}
-    """Choices other options must take alongside this one (``{"growth": "none"}``;
-    ``"drugs.kill"`` constrains every drug's ``kill``); a conflict is an error."""
+    uses_options: ClassVar[bool] = False
+    """If true, the model passes its validated options as the ``model_options`` setting."""
+    requires: ClassVar[dict[str, str | tuple[str, ...]]] = {}
+    """Choices other options must take alongside this one (``{"growth": "none"}``, or a tuple of
+    acceptable choices; ``"drugs.kill"`` constrains every drug's ``kill``); a conflict is an error."""
 
     def __init__(self, **settings) -> None:
         self.settings = settings

@@ -71,20 +71,25 @@ def _choice(value: Any) -> str | None:
 
 def _check_conflicts(options: dict[str, Any]) -> None:
     """Reject option combinations that contradict a chosen mechanism's ``requires``, saying what to change."""
-    for family, value in options.items():
-        if family in ("species", "drugs") or value is None:
-            continue
-        cls = get_mechanism(family, _choice(value))
+    chosen = [(family, get_mechanism(family, _choice(value)), "")
+              for family, value in options.items() if family not in ("species", "drugs") and value is not None]
+    per_drug = [f for f in drug_options() if f not in PK_SETTINGS]
+    for drug, opts in options["drugs"].items():
+        chosen += [(f, get_mechanism(f, opts[f]), f" of drug '{drug}'") for f in per_drug if opts[f] != "none"]
+    for family, cls, owner in chosen:
         for key, needed in cls.requires.items():
+            allowed = (needed,) if isinstance(needed, str) else tuple(needed)
+            wanted = " or ".join(f"{key.split('.')[-1]}: {a}" for a in allowed)
             if key.startswith("drugs."):
                 option = key.split(".", 1)[1]
                 for drug, opts in options["drugs"].items():
-                    if opts[option] != needed:
-                        raise OptionError(f"model options: {family}: {cls.name} conflicts with drug '{drug}' "
-                                          f"{option}: {opts[option]}; it needs {option}: {needed}")
-            elif _choice(options.get(key)) != needed:
-                raise OptionError(f"model options: {family}: {cls.name} conflicts with {key}: "
-                                  f"{_choice(options.get(key))}; it needs {key}: {needed}")
+                    if opts[option] not in allowed:
+                        raise OptionError(f"model options: {family}: {cls.name}{owner} conflicts with drug '{drug}' "
+                                          f"{option}: {opts[option]}; it needs {wanted}")
+            elif _choice(options.get(key)) not in allowed:
+                have = _choice(options.get(key))
+                what = f"conflicts with {key}: {have}" if have is not None else f"needs a '{key}' choice"
+                raise OptionError(f"model options: {family}: {cls.name}{owner} {what}; it needs {wanted}")
 
 
 class Model:
@@ -164,6 +169,8 @@ class Model:
             cls = get_mechanism(family, name)
             if cls.uses_drugs:
                 settings["drugs"] = tuple(self.options["drugs"])
+            if cls.uses_options:
+                settings["model_options"] = self.options
             mechanisms.append(cls(species=species, **settings))
         families = [f for f in drug_options() if f not in PK_SETTINGS and f != "pk"]
         for drug, opts in self.options["drugs"].items():
@@ -174,7 +181,9 @@ class Model:
             )
             for family in families:
                 if opts[family] != "none":
-                    mechanisms.append(get_mechanism(family, opts[family])(drug=drug, species=species))
+                    cls = get_mechanism(family, opts[family])
+                    extra = {"model_options": self.options} if cls.uses_options else {}
+                    mechanisms.append(cls(drug=drug, species=species, **extra))
         return mechanisms
 
     # --------------------------------------------------------------- resolution

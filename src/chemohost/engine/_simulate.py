@@ -116,6 +116,9 @@ def simulate(
     times:
         Output times [day], ascending. The state at a dosing time is reported
         after the dose.
+    t0:
+        Start of the integration [day], where the states take their initial
+        values; by default day 0 (or the first output time or dose, if earlier).
     method:
         ``"dopri5"`` (explicit Dormand–Prince 5(4), default) or
         ``"rosenbrock23"`` (stiff; aliases ``"explicit"``, ``"stiff"``).
@@ -145,9 +148,6 @@ def simulate(
     times = np.asarray(times, dtype=float).ravel()
     if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
         raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
-    t0 = float(times[0] if t0 is None else t0)
-    if times[0] < t0:
-        raise ChemohostError(f"output times start at {times[0]} before the start time t0 = {t0}")
     if isinstance(regimen, str):
         from ..regimen import Regimen
 
@@ -161,6 +161,10 @@ def simulate(
     n = matrix.shape[0]
     kernel = compile_model(model)
     events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, n)
+    first_event = float(events.time.min()) if events.time.size else 0.0
+    t0 = min(0.0, float(times[0]), first_event) if t0 is None else float(t0)
+    if times[0] < t0 or first_event < t0:
+        raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
 
     import numba
 

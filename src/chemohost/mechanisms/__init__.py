@@ -11,6 +11,13 @@ One mechanism per module, grouped by family:
 
 from . import damage as damage
 from . import growth as growth
+from . import host as host
+from . import host_action as host_action
+from . import immune as immune
 from . import kill as kill
+from . import myelosuppression as myelosuppression
 from . import pk as pk
+from . import toxicity as toxicity
 from . import tumour as tumour
+from . import vascular_kill as vascular_kill
+from . import vasculature as vasculature

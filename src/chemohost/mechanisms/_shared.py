@@ -67,3 +67,17 @@ DAMAGED_VOLUME = "Damaged tumour volume [mm3]"
 def coverage(agent_display: str) -> str:
     """``"DC101 coverage [-]"``: fraction of the blocker's target occupied (0–1)."""
     return f"{agent_display} coverage [-]"
+
+CHANNEL_NAMES = {"vegfr2": "VEGFR2", "cxcr4": "CXCR4", "ccr2": "CCR2", "il1r": "IL-1R", "mmp9": "MMP-9",
+                 "csf1r": "CSF1R"}
+
+
+def blockade(channel: str) -> str:
+    """``"VEGFR2 blockade [-]"``: summed target coverage of the blockers of a host channel (0 without blockers)."""
+    return f"{CHANNEL_NAMES[channel]} blockade [-]"
+
+
+MYELOID_SUPPRESSION = "Myeloid suppression signal [-]"
+"""Summand: excess of circulating myeloid cells (MDSCs) over baseline, which blunts immune kill."""
+EXOGENOUS_GCSF = "Exogenous G-CSF [-]"
+"""Summand: G-CSF given as a drug, relative to the baseline endogenous level (0 without it)."""

@@ -22,6 +22,7 @@ __all__ = ["ureg", "parse_bracket_unit", "Conversion", "conversion"]
 ureg = pint.UnitRegistry()
 ureg.define("mm3 = millimeter ** 3")
 ureg.define("m2 = meter ** 2")
+ureg.define("cell = [cell_count]")  # a dimension of its own: a per-cell rate never converts to a per-day rate
 
 DIMENSIONLESS = "-"
 BODY_WEIGHT = "body weight"

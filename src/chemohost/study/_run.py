@@ -58,7 +58,10 @@ def build_model(config: StudyConfig, regimens: dict) -> Model:
             if schedule.route in EXTRAVASCULAR:
                 routes = list(opts.get("extravascular") or [])
                 opts["extravascular"] = routes + [schedule.route] * (schedule.route not in routes)
-            opts.setdefault("kill", "none" if options.get("tumour") == "absent" else "linear")
+            if drug.is_blocker:
+                opts.setdefault("host_action", "coverage" if drug.blocks else "gcsf_support")
+            elif drug.is_cytotoxic:
+                opts.setdefault("kill", "none" if options.get("tumour") == "absent" else "linear")
     options["drugs"] = drugs
     try:
         return Model(options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ...core import Declaration, DoseTarget, Input, Mechanism, State
+from ...core import Declaration, DoseTarget, Input, Mechanism, Parameter, State
 from .._defaults import declared
 from .._shared import plasma, plasma_molar
 
@@ -50,6 +50,10 @@ class Compartmental(Mechanism):
         conc = plasma(key)
         C = 1000 * a1.sym / v1.sym
         mw = par("molecular weight [g/mol]", "M", "molar mass")
+        if mw.required:  # the library's molecular weight when the PK set does not give one
+            lib = drug.molecular_weight
+            mw = Parameter(mw.name, mw.symbol, lib.value, f"drug library: {lib.source}", lib.tag, mw.bounds,
+                           mw.description, lib.citation)
         states, params = [a1], [v1, mw]
         rhs = {a1.name: 0}
         if self.settings["elimination"] == "linear":

@@ -1,0 +1,211 @@
+"""The host response: VALIDATION V14, V15, V17 and V20, blockers, profiles, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chemohost as ch
+from chemohost.host_profile import host_response_profile
+
+MOUSE = {"Body weight [kg]": 0.02}
+HOST = {"effectors": "indirect_response", "host_cells": "bmdc"}
+CEP, SDF1 = "Circulating endothelial progenitors [-]", "SDF-1 [-]"
+TIGHT = {"rtol": 1e-10, "atol": 1e-12}
+
+
+@pytest.fixture(scope="module")
+def host_only():
+    """Tumour-free host (host-conditioning design) with the reference drugs."""
+    return ch.Model({"tumour": "absent", "growth": "none", **HOST,
+                     "drugs": {"paclitaxel": {}, "gemcitabine": {}, "cyclophosphamide": {}}})
+
+
+@pytest.fixture(scope="module")
+def bolus_course(host_only):
+    times = np.arange(0.0, 5.0, 0.001)
+    out = {}
+    for dose in (25, 10):
+        ds = ch.simulate(host_only, f"paclitaxel {dose} mg/kg iv once at day 0", MOUSE, times, **TIGHT)
+        out[dose] = (ds[SDF1].values[0], ds[CEP].values[0])
+    ds = ch.simulate(host_only, "gemcitabine 120 mg/kg iv once at day 0", MOUSE, times, **TIGHT)
+    out["gemcitabine"] = (ds[SDF1].values[0], ds[CEP].values[0])
+    return times, out
+
+
+# ------------------------------------------------------------------------------------------ V14
+def test_v14_paclitaxel_25_mg_per_kg(bolus_course):
+    """V14: SDF-1 peak 8.71x at 3.4 h; CEP peak 4.30x at 15.0 h, 3.78x at 24 h, 1.24x at day 3."""
+    t, out = bolus_course
+    s, e = out[25]
+    assert s.max() == pytest.approx(8.71, rel=0.02) and 24 * t[s.argmax()] == pytest.approx(3.4, abs=0.25)
+    assert e.max() == pytest.approx(4.30, rel=0.02) and 24 * t[e.argmax()] == pytest.approx(15.0, abs=0.5)
+    assert e[np.searchsorted(t, 1.0)] == pytest.approx(3.78, rel=0.02)
+    assert e[np.searchsorted(t, 3.0)] == pytest.approx(1.24, rel=0.02)
+
+
+def test_v14_paclitaxel_10_mg_per_kg(bolus_course):
+    """V14: CEP peak 2.42x at 14.8 h; SDF-1 peak 4.54x."""
+    t, out = bolus_course
+    s, e = out[10]
+    assert e.max() == pytest.approx(2.42, rel=0.02) and 24 * t[e.argmax()] == pytest.approx(14.8, abs=0.5)
+    assert s.max() == pytest.approx(4.54, rel=0.02)
+
+
+def test_v14_continuous_paclitaxel(host_only):
+    """V14: 2.5 mg/kg/day continuously: Css 532 ng/mL; SDF-1 1.03x and CEP 0.713x at day 14."""
+    ds = ch.simulate(host_only, "paclitaxel 2.5 mg/kg/day iv continuous from day 0 to day 20", MOUSE, [14.0], **TIGHT)
+    assert float(ds["Plasma paclitaxel [ng/mL]"][0, 0]) == pytest.approx(532, rel=0.02)
+    assert float(ds[SDF1][0, 0]) == pytest.approx(1.03, rel=0.02)
+    assert float(ds[CEP][0, 0]) == pytest.approx(0.713, rel=0.02)
+
+
+def test_v14_gemcitabine_never_raises_ceps(bolus_course):
+    _, out = bolus_course
+    s, e = out["gemcitabine"]
+    assert np.all(s == 1.0) and e.max() <= 1 + 1e-9 and e.min() < 0.99
+
+
+# ------------------------------------------------------------------------------------------ V15
+def test_v15_paclitaxel_mobilises_ceps_and_gemcitabine_does_not(bolus_course):
+    t, out = bolus_course
+    e_pac, e_gem = out[25][1], out["gemcitabine"][1]
+    assert e_pac[t <= 1.0].max() >= 3.0
+    assert e_pac[np.searchsorted(t, 3.0)] < 1.5
+    assert e_gem.max() < 1.2
+
+
+@pytest.fixture(scope="module")
+def tumour_host():
+    return ch.Model({"growth": "gompertz", "damage": "simeoni_transit", **HOST,
+                     "drugs": {d: {"kill": "linear"} for d in ("paclitaxel", "gemcitabine", "doxorubicin", "cisplatin")}
+                     | {"ccr2_antagonist": {"host_action": "coverage", "extravascular": ["ip"]}}})
+
+
+def test_v15_paclitaxel_raises_tumour_homing_above_vehicle(tumour_host):
+    times = np.arange(0.0, 16.0, 0.25)
+    vehicle = ch.simulate(tumour_host, None, MOUSE, times)
+    pac = ch.simulate(tumour_host, "paclitaxel 25 mg/kg iv once at day 10", MOUSE, times)
+    after = times > 10
+    homed = "Homed endothelial progenitors [-]"
+    assert pac[homed].values[0, after].max() > 1.5 * vehicle[homed].values[0, after].max()
+
+
+# ------------------------------------------------------------------------------------------ V17
+def test_v17_mtd_cyclophosphamide_rebound_after_every_cycle(host_only):
+    """V17 (a): CEPs above baseline after every MTD cycle, peak 2–7 days after dosing, back to <= 1.1 before the next."""
+    times = np.arange(0.0, 63.0, 0.05)
+    ds = ch.simulate(host_only, "cyclophosphamide 150 mg/kg iv q21d x3", MOUSE, times)
+    e = ds[CEP].values[0]
+    for start in (0.0, 21.0, 42.0):
+        cycle = (times >= start) & (times < start + 21)
+        peak = np.argmax(np.where(cycle, e, -np.inf))
+        assert e[peak] > 1.5
+        assert 2.0 <= times[peak] - start <= 7.0
+        assert e[np.searchsorted(times, start + 20.9)] <= 1.1
+
+
+def test_v17_paclitaxel_mtd_acute_repeats(host_only):
+    """V17 (a'): paclitaxel q21d peaks acutely (about 15 h) after each dose."""
+    times = np.arange(0.0, 42.0, 0.01)
+    e = ch.simulate(host_only, "paclitaxel 25 mg/kg iv q21d x2", MOUSE, times)[CEP].values[0]
+    for start in (0.0, 21.0):
+        window = (times >= start) & (times < start + 5)
+        assert 10 <= 24 * (times[window][np.argmax(e[window])] - start) <= 20
+
+
+def test_v17_metronomic_keeps_ceps_below_baseline(host_only):
+    """V17 (b): continuous low-dose paclitaxel or daily cyclophosphamide keep CEPs below baseline."""
+    for regimen in ("paclitaxel 2.5 mg/kg/day iv continuous from day 0 to day 30",
+                    "cyclophosphamide 20 mg/kg/day oral continuous from day 0 to day 30"):
+        model = host_only if "paclitaxel" in regimen else ch.Model(
+            {"tumour": "absent", "growth": "none", **HOST,
+             "drugs": {"cyclophosphamide": {"extravascular": ["oral"]}}})
+        e = ch.simulate(model, regimen, MOUSE, np.arange(7.0, 28.0))[CEP].values[0]
+        assert np.all(e < 1.0)
+
+
+def test_v17_optimal_biologic_dose_scan():
+    """V17 OBD: steady-state CEPs vs continuous paclitaxel exposure are U-shaped, minimum 0.712 near 615 ng/mL."""
+    from scipy.optimize import minimize_scalar
+
+    model = ch.Model({"tumour": "absent", "growth": "none", **HOST, "drugs": {"paclitaxel": {}}})
+    clearance = 3.25e-3 * 60 * 24  # L/day/kg (Eiseman 1994)
+
+    def cep_ss(css):
+        rate = css * clearance / 1000  # mg/kg/day giving this steady state
+        ds = ch.simulate(model, f"paclitaxel {rate:.6g} mg/kg/day iv continuous from day 0 to day 61", MOUSE, [60.0],
+                         **TIGHT)
+        return float(ds[CEP][0, 0])
+
+    expected = {100: 0.848, 300: 0.745, 534: 0.713, 1000: 0.739, 2000: 0.980, 5000: 2.70}
+    for css, e in expected.items():
+        assert cep_ss(css) == pytest.approx(e, rel=0.01)
+    best = minimize_scalar(cep_ss, bounds=(300, 1000), method="bounded", options={"xatol": 5})
+    assert best.fun == pytest.approx(0.712, rel=0.01)
+    assert best.x == pytest.approx(615, rel=0.05)
+
+
+# ------------------------------------------------------------------------------------------ V20
+@pytest.mark.parametrize("drug", ["doxorubicin", "cisplatin"])
+def test_v20_ccr2_blockade_improves_the_response(tumour_host, drug):
+    """V20: with CCR2 blockade, fewer homed myeloid cells, less protection, smaller tumours at the end of treatment."""
+    times = np.arange(0.0, 25.0, 0.25)
+    chemo = f"{drug} 5 mg/kg iv q7d x2 from day 10"
+    blocker = "ccr2_antagonist 2 mg/kg ip q1d from day 9"
+    alone = ch.simulate(tumour_host, chemo, MOUSE, times)
+    blocked = ch.simulate(tumour_host, f"{chemo} + {blocker}", MOUSE, times)
+    end = -1
+    assert float(blocked["Homed myeloid cells [-]"][0, end]) < float(alone["Homed myeloid cells [-]"][0, end])
+    assert float(blocked["Tumour protection [-]"][0, end]) < float(alone["Tumour protection [-]"][0, end])
+    ratio = float(blocked["Tumour volume [mm3]"][0, end] / alone["Tumour volume [mm3]"][0, end])
+    untreated = ch.simulate(tumour_host, None, MOUSE, times)
+    blocker_only = ch.simulate(tumour_host, blocker, MOUSE, times)
+    untreated_ratio = float(blocker_only["Tumour volume [mm3]"][0, end] / untreated["Tumour volume [mm3]"][0, end])
+    assert ratio < 1.0
+    assert ratio < untreated_ratio  # the benefit with the drug exceeds the blocker's own effect
+
+
+def test_drug_raises_myeloid_homing(tumour_host):
+    times = np.arange(0.0, 20.0, 0.25)
+    ds = ch.simulate(tumour_host, "doxorubicin 5 mg/kg iv once at day 10", MOUSE, times)
+    assert float(ds["Homed myeloid cells [-]"][0].max()) > 1.2
+
+
+# ------------------------------------------------------------------------------------------ profile
+def test_host_response_profile(host_only):
+    times = np.arange(0.0, 30.0, 0.25)
+    ds = ch.simulate(host_only, "paclitaxel 25 mg/kg iv q7d x3 from day 10", MOUSE, times)
+    profile = host_response_profile(ds)
+    row = profile[(profile["quantity"] == CEP) & (profile["time point"] == "24 h after first dose")]
+    assert row["log2 fold change (median)"].item() == pytest.approx(np.log2(3.78), rel=0.05)
+    pre = profile[profile["time point"] == "pre-treatment"]
+    assert np.allclose(pre["log2 fold change (median)"], 0.0)
+    assert set(profile["time point"]) == {"pre-treatment", "24 h after first dose", "day 1 of cycle 2"}
+    assert float(profile[profile["time point"] == "day 1 of cycle 2"]["time [day]"].iloc[0]) == 17.0
+
+
+# ------------------------------------------------------------------------------------------ bad input
+def test_blocker_without_host_mechanisms_is_an_error():
+    with pytest.raises(ch.ChemohostError, match="host_action: coverage of drug 'dc101' needs a 'host_cells' choice"):
+        ch.Model({"drugs": {"dc101": {"host_action": "coverage"}}})
+
+
+def test_unknown_blocker_name():
+    with pytest.raises(ch.ChemohostError, match="did you mean 'dc101'"):
+        ch.Model({**HOST, "drugs": {"dc10": {"host_action": "coverage"}}})
+
+
+def test_coverage_on_a_cytotoxic_drug_is_an_error():
+    with pytest.raises(ch.ChemohostError, match="blocks no host channel"):
+        ch.Model({**HOST, "drugs": {"paclitaxel": {"host_action": "coverage"}}})
+
+
+def test_host_cells_without_effectors_conflicts():
+    with pytest.raises(ch.ChemohostError, match="host_cells: bmdc needs a 'effectors' choice"):
+        ch.Model({"host_cells": "bmdc"})
+
+
+def test_unknown_coupling():
+    with pytest.raises(ch.ChemohostError, match="did you mean 'protection'"):
+        ch.Model({**HOST, "host_cells": {"name": "bmdc", "couplings": ["protectoin"]}})

@@ -91,12 +91,12 @@ def test_endothelial_kill_is_summed_over_drugs(hahnfeldt):
 
 
 def test_cytotoxic_endothelial_kill_needs_a_potency():
-    """e_chemo of cytotoxic drugs has no literature default: the user must give it."""
-    model = ch.Model({"growth": "hahnfeldt", "vasculature": "donofrio_gandolfi",
-                      "drugs": {"paclitaxel": {"vascular_kill": "linear"}}})
-    p = model.parameter("Paclitaxel endothelial kill potency [mL/ng/day]")
+    """e_chemo of a cytotoxic drug without a chemohost value (5-FU) has no default: the user must give it."""
+    model = ch.Model({"species": "human", "growth": "hahnfeldt", "vasculature": "donofrio_gandolfi",
+                      "drugs": {"fluorouracil": {"vascular_kill": "linear"}}})
+    p = model.parameter("Fluorouracil endothelial kill potency [mL/ng/day]")
     assert p.required and p.tag == "U"
-    with pytest.raises(ch.ChemohostError, match=r"'Paclitaxel endothelial kill potency \[mL/ng/day\]' has no default"):
+    with pytest.raises(ch.ChemohostError, match=r"'Fluorouracil endothelial kill potency \[mL/ng/day\]' has no default"):
         ch.simulate(model, None, START, [0.0, 1.0])
 
 

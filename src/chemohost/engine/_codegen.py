@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Kernel", "compile_model", "cache_dir"]
 
+METHODS = ("dopri5", "rosenbrock23")
+"""Integration methods of a kernel; each gets its own entry point ``solve_batch_<method>``."""
+PER_METHOD_MARKER = "# --- per method: the code generator writes this part once per method, METHOD replaced ---"
+
 
 def cache_dir() -> Path:
     """Folder of generated kernels (``$CHEMOHOST_CACHE_DIR`` or ``~/.cache/chemohost``)."""
@@ -114,7 +118,10 @@ def generate_source(model: Model) -> str:
         "",
         "",
     ]
-    out.append(files("chemohost.engine").joinpath("_kernel_template.py").read_text())
+    template = files("chemohost.engine").joinpath("_kernel_template.py").read_text()
+    common, per_method = template.split(PER_METHOD_MARKER)
+    out.append(common)
+    out.extend(per_method.replace("METHOD", method) for method in METHODS)
     return "\n".join(out) + "\n"
 
 
@@ -132,14 +139,11 @@ def generate_outputs_source(model: Model) -> str:
         "def initial(P, out):",
         *_body(initial, [f"out[:, {i}]" for i in range(len(initial))], printer, sym.unpack,
                {"s": "None", "p": "P[:, {}]", "u": "None"}),
-        "",
-        "",
-        "def outputs(t, Y, P, out):",
-        "    t = t[None, :]",
-        *_body(exprs, [f"out[{i}][...]" for i in range(len(exprs))], printer, sym.unpack, arrays),
     ]
-    if not exprs:
-        lines.append("    pass")
+    for i, expr in enumerate(exprs):  # one function per output, so only the saved ones are computed
+        lines += ["", "", f"def output_{i}(t, Y, P, out):", "    t = t[None, :]",
+                  *_body([expr], ["out[...]"], printer, sym.unpack, arrays)]
+    lines += ["", "", f"OUTPUTS = ({''.join(f'output_{i}, ' for i in range(len(exprs)))})"]
     return "\n".join(lines) + "\n"
 
 
@@ -151,13 +155,14 @@ class Kernel:
     outputs_module: ModuleType
     fingerprint: str
 
-    @property
-    def solve_batch(self):
-        return self.module.solve_batch
+    def solve_batch(self, method: str):
+        """The compiled batch solver of ``method`` (compiled on first use)."""
+        return getattr(self.module, f"solve_batch_{method}")
 
     @property
     def outputs(self):
-        return self.outputs_module.outputs
+        """One function ``f(t, Y, P, out)`` per derived output, in ``model.output_names`` order."""
+        return self.outputs_module.OUTPUTS
 
     @property
     def initial(self):
@@ -180,7 +185,7 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 _SIGNATURE = (
-    "(int64, float64, float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], int64[::1], int64[::1], "
+    "(float64, float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], int64[::1], int64[::1], "
     "float64[:, ::1], int64[::1], float64, float64, float64, int64, float64[:, :, ::1], int64[::1], int64[::1], int64)"
 )
 
@@ -212,7 +217,7 @@ def _compile(fingerprint: str, source: str, outputs_source: str) -> Kernel:
         _write_if_changed(kernel_path, source)
         _write_if_changed(outputs_path, outputs_source)
         kernel = _load(kernel_path, name)
-        kernel.solve_batch.compile(_SIGNATURE)
+        kernel.solve_batch_dopri5.compile(_SIGNATURE)  # the default method; others compile on first use
     return Kernel(kernel, _load(outputs_path, name + "_outputs"), fingerprint)
 
 

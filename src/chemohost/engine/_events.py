@@ -87,6 +87,8 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
                 idx = inputs.index(target.target)
                 rows.append((ev.time, 1, idx, ev.rate * factor, scale))
                 rows.append((ev.time + ev.duration, 1, idx, -ev.rate * factor, scale))
+    if not rows:  # no dose before the end of the simulation
+        return EventTable.empty(n)
     rows.sort(key=lambda r: r[0])
     return EventTable(
         time=np.tile(np.array([r[0] for r in rows], float), (n, 1)),

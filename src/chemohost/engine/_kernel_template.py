@@ -184,7 +184,7 @@ def _lu_solve(a, piv, b):
 
 
 @njit(cache=True)
-def _rosenbrock_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, iout, out_row, w):
+def _rosenbrock23_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, iout, out_row, w):
     n = y.shape[0]
     d = 1.0 / (2.0 + math.sqrt(2.0))
     e32 = 6.0 + math.sqrt(2.0)
@@ -284,8 +284,11 @@ def _apply_events(i, t, iev, y, u, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale):
     return iev
 
 
+# --- per method: the code generator writes this part once per method, METHOD replaced ---
+
+
 @njit(cache=True)
-def _solve_one(i, method, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max,
+def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max,
                max_steps, out, w):
     n = y0.shape[1]
     nt = t_out.shape[0]
@@ -313,12 +316,8 @@ def _solve_one(i, method, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sc
         t_stop = t_end
         if iev < n_ev and ev_t[i, iev] < t_stop:
             t_stop = ev_t[i, iev]
-        if method == 0:
-            code, t, h, iout, steps = _dopri5_segment(t, t_stop, y, pi, u, h, rtol, atol, h_max, max_steps - total,
-                                                      t_out, iout, out[i], w)
-        else:
-            code, t, h, iout, steps = _rosenbrock_segment(t, t_stop, y, pi, u, h, rtol, atol, h_max,
-                                                          max_steps - total, t_out, iout, out[i], w)
+        code, t, h, iout, steps = _METHOD_segment(t, t_stop, y, pi, u, h, rtol, atol, h_max, max_steps - total,
+                                                  t_out, iout, out[i], w)
         total += steps
         if code != OK:
             for k in range(iout, nt):
@@ -329,7 +328,7 @@ def _solve_one(i, method, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sc
 
 
 @njit(cache=True, parallel=True)
-def solve_batch(method, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max, max_steps,
+def solve_batch_METHOD(t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max, max_steps,
                 out, status, steps, n_chunks):
     n_patients = y0.shape[0]
     n = y0.shape[1]
@@ -337,5 +336,5 @@ def solve_batch(method, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scal
     for c in prange(n_chunks):
         w = np.empty((10, n))
         for i in range(c * n_patients // n_chunks, (c + 1) * n_patients // n_chunks):
-            status[i], steps[i] = _solve_one(i, method, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale,
-                                             rtol, atol, h_max, max_steps, out, w)
+            status[i], steps[i] = _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale,
+                                                    rtol, atol, h_max, max_steps, out, w)

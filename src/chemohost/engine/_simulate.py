@@ -13,10 +13,9 @@ import xarray as xr
 
 from .._errors import ChemohostError, ParameterError, SimulationError, did_you_mean, unknown
 from ..core import Model, unit_of
-from ._codegen import compile_model
+from ._codegen import METHODS, compile_model
 from ._events import build_events
 
-METHODS = {"dopri5": 0, "rosenbrock23": 1}
 METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
 METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
 COVARIATES = ("Body weight [kg]", "Body surface area [m2]")
@@ -168,6 +167,7 @@ def simulate(
 
     import numba
 
+    previous_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(threads)
     n_state = len(model.states)
@@ -184,8 +184,8 @@ def simulate(
         bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
     for start in chunks:
         sl = slice(start, min(n, start + chunk_size))
-        kernel.solve_batch(
-            METHODS[method], t0, times, y0[sl], matrix[sl],
+        kernel.solve_batch(method)(
+            t0, times, y0[sl], matrix[sl],
             np.ascontiguousarray(events.time[sl]), events.kind, events.index,
             np.ascontiguousarray(events.value[sl]), events.scale,
             float(rtol), float(atol), float(max_step), int(max_steps), out[sl], status[sl], steps[sl],
@@ -195,6 +195,7 @@ def simulate(
             bar.update(sl.stop - sl.start)
     if bar is not None:
         bar.close()
+    numba.set_num_threads(previous_threads)
     failed = int(np.count_nonzero(status))
     if failed == n:
         raise SimulationError(
@@ -212,9 +213,6 @@ def _to_dataset(model, kernel, times, out, matrix, status, steps, regimen, metho
     from ..provenance import versions
 
     names = list(model.state_names)
-    derived = np.empty((len(model.output_names), *out.shape[:2]))
-    with np.errstate(all="ignore"):
-        kernel.outputs(times, out, matrix, derived)
     wanted = set(save) if save is not None else None
     if wanted is not None:
         allowed = [*names, *model.output_names]
@@ -225,9 +223,15 @@ def _to_dataset(model, kernel, times, out, matrix, status, steps, regimen, metho
     for j, name in enumerate(names):
         if wanted is None or name in wanted:
             data_vars[name] = (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state"})
+    chunk = max(1, 2_000_000 // max(1, times.size))  # bounds the temporaries of the NumPy expressions
     for j, name in enumerate(model.output_names):
         if wanted is None or name in wanted:
-            data_vars[name] = (("patient", "time"), derived[j], {"units": unit_of(name), "kind": "output"})
+            values = np.empty(out.shape[:2])
+            with np.errstate(all="ignore"):
+                for start in range(0, out.shape[0], chunk):
+                    sl = slice(start, start + chunk)
+                    kernel.outputs[j](times, out[sl], matrix[sl], values[sl])
+            data_vars[name] = (("patient", "time"), values, {"units": unit_of(name), "kind": "output"})
     data_vars["parameter_value"] = (("patient", "parameter"), matrix, {"description": "per-patient parameter values"})
     data_vars["solver_status"] = (("patient",), status, {"description": "0 ok, 1 too many steps, 2 step underflow"})
     data_vars["solver_steps"] = (("patient",), steps, {"description": "accepted + rejected steps"})

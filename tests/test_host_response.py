@@ -209,3 +209,54 @@ def test_host_cells_without_effectors_conflicts():
 def test_unknown_coupling():
     with pytest.raises(ch.ChemohostError, match="did you mean 'protection'"):
         ch.Model({**HOST, "host_cells": {"name": "bmdc", "couplings": ["protectoin"]}})
+
+
+# ------------------------------------------------------------------------------------------ V16
+@pytest.fixture(scope="module")
+def reference_plan():
+    from chemohost.study import plan_study, reference_study
+
+    return plan_study(reference_study())
+
+
+def _typical_volume(plan, regimen, day=31.0):
+    typical = plan.table["value"].to_dict()
+    ds = ch.simulate(plan.model, regimen, typical, [day], covariates=plan.covariates)
+    return float(ds["Tumour volume [mm3]"][0, 0])
+
+
+def test_v16_anti_vegfr2_helps_paclitaxel_more_than_gemcitabine(reference_plan):
+    """V16 (Shaked 2008): R_x = B_x/B_vehicle with B_x = V(x)/V(x + anti-VEGFR2), 21 days after treatment start.
+
+    R_paclitaxel > 1, R_paclitaxel − 1 ≥ 2·|R_gemcitabine − 1| and R_gemcitabine within 1 ± 0.10.
+    """
+    dc101 = "DC101 800 ug iv q3d from day 10"
+    arms = {"vehicle": None, "paclitaxel": "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10",
+            "gemcitabine": "gemcitabine 120 mg/kg iv bolus q3d x4 from day 10"}
+    benefit = {}
+    for arm, regimen in arms.items():
+        blocked = dc101 if regimen is None else f"{regimen} + {dc101}"
+        benefit[arm] = _typical_volume(reference_plan, regimen) / _typical_volume(reference_plan, blocked)
+    r_pac = benefit["paclitaxel"] / benefit["vehicle"]
+    r_gem = benefit["gemcitabine"] / benefit["vehicle"]
+    assert r_pac > 1.0
+    assert r_pac - 1 >= 2 * abs(r_gem - 1)
+    assert abs(r_gem - 1) <= 0.10
+
+
+def test_v16_no_epc_driven_capacity_overshoot_when_blocked(reference_plan):
+    """With anti-VEGFR2 the homed-EPC support of the carrying capacity after paclitaxel is never positive."""
+    typical = reference_plan.table["value"].to_dict()
+    times = np.arange(10.0, 31.0, 0.25)
+    regimen = "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10 + DC101 800 ug iv q3d from day 10"
+    blocked = ch.simulate(reference_plan.model, regimen, typical, times, covariates=reference_plan.covariates)
+    alone = ch.simulate(reference_plan.model, "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10", typical, times,
+                        covariates=reference_plan.covariates)
+    support = "Vasculogenic support rate [1/day]"
+    assert float(alone[support].max()) > 0
+    assert float(blocked[support].isel(time=slice(4, None)).max()) <= 0
+
+
+def test_reference_study_cxcr4_blockade_helps_paclitaxel(reference_plan):
+    pac = "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10"
+    assert _typical_volume(reference_plan, f"{pac} + AMD3100 5 mg/kg sc q1d from day 10") < _typical_volume(reference_plan, pac)

@@ -55,6 +55,9 @@ class StudyConfig(_Strict):
     output_interval: float = Field(0.25, gt=0, description="spacing of saved times [day]")
     solver: SolverConfig = SolverConfig()
     outputs: list[str] | None = None
+    profile_times: dict[str, float] | None = Field(
+        None, description="label → day of the host-response profile (default: pre-treatment, 24 h after the "
+                          "first dose, day 1 of cycle 2)")
 
     @field_validator("arms")
     @classmethod

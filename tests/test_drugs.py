@@ -52,7 +52,7 @@ def test_module_doctest():
 
 def test_library_contents():
     assert drug_names() == ("paclitaxel", "docetaxel", "gemcitabine", "cisplatin", "doxorubicin", "cyclophosphamide",
-                            "fluorouracil", "tnp-470", "endostatin", "angiostatin")
+                            "fluorouracil", "tnp-470", "endostatin", "angiostatin", "oxi4503")
     assert set(blocker_names()) == {"dc101", "amd3100", "ccr2_antagonist", "anakinra", "mmp9_inhibitor", "csf1r_inhibitor", "gcsf"}
 
 

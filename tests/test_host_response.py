@@ -260,3 +260,46 @@ def test_v16_no_epc_driven_capacity_overshoot_when_blocked(reference_plan):
 def test_reference_study_cxcr4_blockade_helps_paclitaxel(reference_plan):
     pac = "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10"
     assert _typical_volume(reference_plan, f"{pac} + AMD3100 5 mg/kg sc q1d from day 10") < _typical_volume(reference_plan, pac)
+
+
+# ------------------------------------------------------------------------------------------ more host features
+def test_vascular_disrupting_agent_gives_an_early_and_a_larger_late_cep_peak():
+    """Taylor 2012: after a VDA, an early unspecific CEP peak and a later, larger one (delayed channel)."""
+    model = ch.Model({"tumour": "absent", "growth": "none", **HOST, "drugs": {"oxi4503": {}}})
+    times = np.arange(0.0, 8.0, 0.01)
+    e = ch.simulate(model, "OXi4503 25 mg/kg iv once at day 0", MOUSE, times)[CEP].values[0]
+    early, late = e[times <= 1.0], e[(times >= 2.0)]
+    assert early.max() > 1.5
+    late_time = times[times >= 2.0][late.argmax()]
+    assert late.max() > early.max() and 2.5 <= late_time <= 5.0
+    assert e[np.searchsorted(times, 1.5)] < early.max()  # two separate peaks
+
+
+def test_couplings_can_be_switched_off(tumour_host):
+    options = dict(tumour_host.options)
+    options["host_cells"] = {"name": "bmdc", "couplings": ["vasculogenesis"]}
+    isolated = ch.Model(options)
+    assert "Tumour protection [-]" not in isolated.output_names
+    assert "Repopulation boost [-]" not in isolated.output_names
+    assert "Tumour protection [-]" in tumour_host.output_names
+
+
+def test_gcsf_support_raises_the_gcsf_signal_and_myeloid_cells():
+    model = ch.Model({"tumour": "absent", "growth": "none", **HOST, "drugs": {"gcsf": {"host_action": "gcsf_support",
+                                                                                          "extravascular": ["sc"]}}})
+    ds = ch.simulate(model, "G-CSF 250 ug/kg sc q1d x5", MOUSE, np.arange(0.0, 6.0, 0.1))
+    assert float(ds["G-CSF [-]"].max()) > 2.0
+    assert float(ds["Circulating myeloid cells [-]"].max()) > 1.2
+
+
+def test_reference_study_reproduces_the_host_facts():
+    """V15, V16, V17 and V20 read off the reference study itself (the same table the report shows)."""
+    from chemohost.study import load_study, reference_study, run_study
+    from chemohost.validation import reference_checks
+
+    config = reference_study().model_dump()
+    config["cohort"] = {**config["cohort"], "size": 20}
+    checks = reference_checks(run_study(load_study(config)))
+    assert [c.id for c in checks] == ["V15", "V16", "V17", "V20"]
+    for check in checks:
+        assert check.passed, f"{check.id}: {check.values} (criterion: {check.criterion})"

@@ -9,11 +9,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from markupsafe import escape
 
 from chemohost._errors import ChemohostError
 from chemohost.citations import get_citation
-from chemohost.report import concentration_profiles, exposure_summary, tumour_summary, write_report
+from chemohost.host_profile import host_response_profile
+from chemohost.report import (concentration_profiles, exposure_summary, neutrophil_summary, tumour_summary,
+                              write_report)
 from chemohost.report._markdown import equations_html
 from chemohost.study import load_study, plan_study, reference_study, run_study
 
@@ -58,9 +61,12 @@ def test_writes_the_four_files(report):
 def test_html_is_self_contained_with_one_image_per_figure(report):
     html = report["html"]
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    images = re.findall(r'<img [^>]*src="([^"]+)"', html)
-    assert len(images) == 3  # tumour panels, tumour medians, drug concentrations
-    assert all(src.startswith("data:image/png;base64,") for src in images)
+    images = re.findall(r'<img alt="([^"]+)" src="([^"]+)"', html)
+    alts = [alt for alt, _ in images]
+    for figure in ("Tumour volume per arm", "Median tumour volume", "Plasma concentration"):
+        assert sum(alt.startswith(figure) for alt in alts) == 1, figure
+    assert len(set(alts)) == len(alts)  # no figure twice
+    assert all(src.startswith("data:image/png;base64,") for _, src in images)
     assert '<link rel="stylesheet"' not in html and "<style>" in html
 
 
@@ -164,3 +170,116 @@ def test_markdown_converter():
     assert "<h3>Growth (<code>growth: gompertz</code>)</h3>" in html
     assert '<div class="math">\\[ \\frac{dV}{dt} = r V \\]</div>' in html
     assert "<th>symbol</th>" in html and '<td><span class="math">\\(V\\)</span></td>' in html
+
+
+# --- host response --------------------------------------------------------------------------------------------
+HOST_ARMS = {
+    "vehicle": "none",
+    "paclitaxel MTD": "paclitaxel 25 mg/kg iv bolus q7d x2 from day 8",
+    "paclitaxel + anti-VEGFR2": "paclitaxel 25 mg/kg iv bolus q7d x2 from day 8 + DC101 800 ug iv q3d from day 8",
+}
+HOST_FIGURES = ("Effector signals", "Circulating and homed cells", "Circulating neutrophils per arm",
+                "Target coverage", "Median vascular carrying capacity")
+TUMOUR_FREE = {
+    "name": "tumour-free host conditioning",
+    "model": {"species": "mouse", "tumour": "absent", "growth": "none", "effectors": "indirect_response",
+              "host_cells": "bmdc"},
+    "parameter_sets": ["Eiseman1994", "Gemcitabine2020Mouse", "RMM1Host"],
+    "covariates": {"Body weight [kg]": 0.02},
+    "cohort": {"size": 10, "seed": 3},
+    "arms": {"vehicle": "none", "paclitaxel": "paclitaxel 25 mg/kg iv bolus q7d x2 from day 7",
+             "gemcitabine": "gemcitabine 120 mg/kg iv bolus q3d x4 from day 7"},
+    "duration": 20,
+}
+
+
+@pytest.fixture(scope="module")
+def host_report(tmp_path_factory):
+    """The reference study's model (host response, neutrophils, vasculature) with a blocker arm, 10 patients."""
+    study = reference_study().model_dump()
+    study.update(name="small host-response study", arms=HOST_ARMS, duration=20,
+                 cohort={**study["cohort"], "size": 10})
+    plan = plan_study(load_study(study))
+    results = run_study(plan.config, plan=plan)
+    out = tmp_path_factory.mktemp("host_report")
+    path = write_report(results, plan, out, profiles=concentration_profiles(plan, step=0.02))
+    return {"plan": plan, "results": results, "out": out, "html": path.read_text(encoding="utf-8")}
+
+
+def test_host_section_follows_drug_exposure(host_report):
+    html = host_report["html"]
+    assert '<a href="#host">Host response</a>' in html
+    positions = [html.index(f'<section id="{name}">') for name in ("tumour", "exposure", "host", "equations")]
+    assert positions == sorted(positions)
+    assert re.search(r"<h2>4\. Host response</h2>", html) and re.search(r"<h2>5\. Equations</h2>", html)
+
+
+def test_host_report_has_an_image_for_each_host_figure(host_report):
+    images = dict(re.findall(r'<img alt="([^"]+)" src="(data:image/png;base64,[^"]+)"', host_report["html"]))
+    for figure in HOST_FIGURES:
+        assert sum(alt.startswith(figure) for alt in images) == 1, figure
+    assert len(images) == 3 + len(HOST_FIGURES)
+
+
+def test_profile_table_shows_median_log2_fold_changes(host_report):
+    html, out = host_report["html"], host_report["out"]
+    profile = pd.read_csv(out / "host_response.csv")
+    expected = host_response_profile(host_report["results"])
+    assert list(profile.columns) == list(expected.columns) and len(profile) == len(expected)
+    assert "log2" in html
+    tables = re.findall(r'<table class="profile">.*?</table>', html, flags=re.S)
+    assert len(tables) == 2  # 24 h after the first dose and day 1 of cycle 2; pre-treatment is 0 by definition
+    assert "24 h after first dose (day 9)" in tables[0]
+    assert "Not profiled (no dose): vehicle" in html  # the vehicle arm has no protocol times
+    row = expected[(expected["arm"] == "paclitaxel MTD") & (expected["time point"] == "24 h after first dose")]
+    cep = row.set_index("quantity").loc["Circulating endothelial progenitors [-]", "log2 fold change (median)"]
+    assert cep > 0.1  # paclitaxel mobilises CEPs within a day (Shaked 2008)
+    cell = re.search(r"<td>Circulating endothelial progenitors</td><td[^>]*style=\"([^\"]*)\"[^>]*>([^<]+)</td>",
+                     tables[0])
+    assert cell[2] == f"+{cep:.2f}" and "rgba(202, 0, 32" in cell[1]  # red: up
+    assert re.search(r"<td[^>]*style=\"[^\"]*rgba\(5, 113, 176[^>]*>−", tables[1])  # blue: down (neutrophils)
+
+
+def test_neutrophil_table_and_human_threshold_caveat(host_report):
+    html, out = host_report["html"], host_report["out"]
+    assert "<h3>Neutrophils</h3>" in html and "grade ≥ 3" in html and "% of baseline" in html
+    assert "CTCAE grades are defined for human patients" in html
+    table = pd.read_csv(out / "neutrophils.csv", index_col="arm")
+    assert list(table.index) == list(HOST_ARMS)
+    assert table.loc["vehicle", "nadir / baseline"] == pytest.approx(1.0, abs=1e-3)
+    assert table.loc["vehicle", "fraction grade >= 3"] == 0.0
+    assert np.isnan(table.loc["vehicle", "time of nadir [day]"])
+    assert table.loc["paclitaxel MTD", "nadir / baseline"] < 0.9
+    assert 8 < table.loc["paclitaxel MTD", "time of nadir [day]"] <= 20
+
+
+def test_neutrophil_summary_on_known_counts():
+    counts = np.array([[[1.0, 0.8, 0.4, 0.9], [2.0, 1.9, 0.9, 2.0]],   # arm a: nadirs 0.4 (grade 4), 0.9 (grade 3)
+                       [[2.5, 2.5, 2.5, 2.5], [2.5, 2.5, 2.5, 2.5]]])  # arm b: no change
+    ds = xr.Dataset({"Circulating neutrophils [1e9/L]": (("arm", "patient", "time"), counts)},
+                    coords={"arm": ["a", "b"], "patient": [0, 1], "time": [0.0, 1.0, 2.0, 3.0]})
+    table = neutrophil_summary(ds)
+    a, b = table.loc["a"], table.loc["b"]
+    assert a["baseline [1e9/L]"] == 1.5 and a["median nadir [1e9/L]"] == pytest.approx(0.65)
+    assert a["nadir / baseline"] == pytest.approx((0.4 + 0.45) / 2) and a["time of nadir [day]"] == 2.0
+    assert a["fraction grade >= 3"] == 1.0 and a["fraction grade 4"] == 0.5
+    assert b["nadir / baseline"] == 1.0 and np.isnan(b["time of nadir [day]"])
+    assert b["fraction grade >= 3"] == 0.0
+
+
+def test_tumour_free_study_reports_exposure_and_host_response(tmp_path):
+    plan = plan_study(load_study(TUMOUR_FREE))
+    results = run_study(plan.config, plan=plan)
+    assert "Tumour volume [mm3]" not in results
+    html = write_report(results, plan, tmp_path, profiles=concentration_profiles(plan, step=0.02)).read_text("utf-8")
+    assert '<section id="tumour">' not in html and 'href="#tumour"' not in html and "T/C" not in html
+    assert '<section id="exposure">' in html and '<section id="host">' in html and "log2" in html
+    assert re.search(r"<h2>2\. Drug exposure</h2>", html) and re.search(r"<h2>3\. Host response</h2>", html)
+    alts = re.findall(r'<img alt="([^"]+)"', html)
+    assert any(a.startswith("Effector signals") for a in alts)
+    assert any(a.startswith("Circulating and homed") for a in alts)
+    assert not any(a.startswith(("Tumour volume", "Median tumour", "Circulating neutrophils")) for a in alts)
+    summary = pd.read_csv(tmp_path / "summary.csv", index_col="arm")
+    assert list(summary.index) == list(TUMOUR_FREE["arms"]) and list(summary.columns) == ["regimen", "solver failures"]
+    assert (tmp_path / "host_response.csv").exists() and not (tmp_path / "neutrophils.csv").exists()
+    assert (summary["solver failures"] == 0).all()

@@ -67,7 +67,7 @@ class PKDefault:
 
 
 CLASSES = ("taxane", "antimetabolite", "platinum", "anthracycline", "alkylating", "antiangiogenic", "blocker",
-           "growth_factor")
+           "growth_factor", "vascular_disrupting")
 CYTOTOXIC = CLASSES[:5]
 CHANNELS = ("vegfr2", "cxcr4", "ccr2", "il1r", "mmp9", "csf1r")
 """Host-response channels an adjuvant blocker can occupy (MODEL_SPEC §5.2)."""

@@ -32,11 +32,18 @@ def host_quantities(ds: xr.Dataset) -> list[str]:
 
 
 def protocol_times(regimen, until: float) -> dict[str, float]:
-    """Default protocol times of a regimen: pre-treatment, 24 h after the first dose, day 1 of cycle 2."""
+    """Default protocol times of a regimen: pre-treatment, 24 h after the first dose, day 1 of cycle 2.
+
+    The first dose is that of the first drug (adjuvant blockers started earlier do not count);
+    cycle 2 starts at that drug's second administration (or 7 days later for continuous dosing).
+    """
     events = regimen.dose_events(until, body_weight=1.0, body_surface_area=1.0) if regimen is not None else []
     if not events:
         return {}
-    first = events[0]
+    from .drugs import get_drug
+
+    treatment = [e for e in events if not get_drug(e.agent).is_blocker]  # anchor on the chemotherapy
+    first = (treatment or events)[0]
     later = [e.time for e in events if e.agent == first.agent and e.time > first.time]
     cycle2 = later[0] if later else first.time + (first.duration if first.duration > 0 else 7.0)
     return {"pre-treatment": first.time, "24 h after first dose": first.time + 1.0, "day 1 of cycle 2": cycle2}

@@ -1,10 +1,12 @@
 # Solver template: this file is not imported. The code generator appends it to
-# a model's generated right-hand side (``rhs``, ``jac``, ``dfdt``, ``NSTATE``,
-# ``NINPUT``) and compiles the result with numba, so each model gets one
+# a model's generated right-hand side (``rhs``, ``jac``, ``dfdt``, ``observe``,
+# ``NSTATE``, ``NINPUT``, ``NOBS``) and compiles the result with numba, so each model gets one
 # self-contained, cacheable module. Numerics: Dormand & Prince (1980) 5(4) with
 # Hairer's dense output and a PI step-size controller (Hairer, Nørsett & Wanner
 # 1993, II.4); Rosenbrock 2(3) of Shampine & Reichelt (1997) for stiff systems.
-# Each patient is integrated with its own adaptive steps and error control.
+# Each patient is integrated with its own adaptive steps and error control; at
+# each output time ``observe`` computes the states and derived outputs and only
+# the selected ones (``sel``) are stored, so memory scales with what is saved.
 # ruff: noqa: F821
 
 OK = 0
@@ -49,7 +51,7 @@ def _initial_step(t, y, p, u, f0, rtol, atol, h_limit, ytmp, f1):
 
 
 @njit(cache=True)
-def _dopri5_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, iout, out_row, w):
+def _dopri5_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, iout, out_row, w, sel, obs):
     # w: work array (10, n): k1..k7, ynew, ytmp, err
     n = y.shape[0]
     k1 = w[0]
@@ -115,7 +117,8 @@ def _dopri5_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, 
                     r5 = h * (-12715105075.0 / 11282082432.0 * k1[j] + 87487479700.0 / 32700410799.0 * k3[j]
                               - 10690763975.0 / 1880347072.0 * k4[j] + 701980252875.0 / 199316789632.0 * k5[j]
                               - 1453857185.0 / 822651844.0 * k6[j] + 69997945.0 / 29380423.0 * k7[j])
-                    out_row[iout, j] = y[j] + th * (dy + th1 * (bspl + th * (r4 + th1 * r5)))
+                    w[10, j] = y[j] + th * (dy + th1 * (bspl + th * (r4 + th1 * r5)))
+                _record(t_out[iout], w[10], p, sel, obs, out_row[iout])
                 iout += 1
             for j in range(n):
                 y[j] = yn[j]
@@ -184,7 +187,7 @@ def _lu_solve(a, piv, b):
 
 
 @njit(cache=True)
-def _rosenbrock23_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, iout, out_row, w):
+def _rosenbrock23_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t_out, iout, out_row, w, sel, obs):
     n = y.shape[0]
     d = 1.0 / (2.0 + math.sqrt(2.0))
     e32 = 6.0 + math.sqrt(2.0)
@@ -246,8 +249,9 @@ def _rosenbrock23_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t
             while iout < nt and t_out[iout] <= t_new and t_out[iout] < t_stop:
                 th = (t_out[iout] - t) / h
                 for j in range(n):
-                    out_row[iout, j] = y[j] + h * (th * (1.0 - th) / (1.0 - 2.0 * d) * k1[j]
-                                                   + th * (th - 2.0 * d) / (1.0 - 2.0 * d) * k2[j])
+                    w[10, j] = y[j] + h * (th * (1.0 - th) / (1.0 - 2.0 * d) * k1[j]
+                                           + th * (th - 2.0 * d) / (1.0 - 2.0 * d) * k2[j])
+                _record(t_out[iout], w[10], p, sel, obs, out_row[iout])
                 iout += 1
             for j in range(n):
                 y[j] = yn[j]
@@ -265,6 +269,13 @@ def _rosenbrock23_segment(t, t_stop, y, p, u, h, rtol, atol, h_max, max_steps, t
             if h < 1e-14 * max(1.0, abs(t)):
                 return STEP_TOO_SMALL, t, h, iout, steps
     return OK, t, h, iout, steps
+
+
+@njit(cache=True)
+def _record(t, y, p, sel, obs, row):
+    observe(t, y, p, obs)
+    for j in range(sel.shape[0]):
+        row[j] = obs[sel[j]]
 
 
 @njit(cache=True)
@@ -289,7 +300,7 @@ def _apply_events(i, t, iev, y, u, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale):
 
 @njit(cache=True)
 def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max,
-               max_steps, out, w):
+                      max_steps, sel, out, w, obs):
     n = y0.shape[1]
     nt = t_out.shape[0]
     y = y0[i].copy()
@@ -308,8 +319,7 @@ def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sca
         if iev != before:
             h = 0.0  # restart step selection after a discontinuity
         while iout < nt and t_out[iout] <= t:
-            for j in range(n):
-                out[i, iout, j] = y[j]
+            _record(t_out[iout], y, pi, sel, obs, out[i, iout])
             iout += 1
         if iout >= nt:
             return OK, total
@@ -317,11 +327,11 @@ def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sca
         if iev < n_ev and ev_t[i, iev] < t_stop:
             t_stop = ev_t[i, iev]
         code, t, h, iout, steps = _METHOD_segment(t, t_stop, y, pi, u, h, rtol, atol, h_max, max_steps - total,
-                                                  t_out, iout, out[i], w)
+                                                  t_out, iout, out[i], w, sel, obs)
         total += steps
         if code != OK:
             for k in range(iout, nt):
-                for j in range(n):
+                for j in range(sel.shape[0]):
                     out[i, k, j] = np.nan
             return code, total
         t = t_stop
@@ -329,12 +339,13 @@ def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sca
 
 @njit(cache=True, parallel=True)
 def solve_batch_METHOD(t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max, max_steps,
-                out, status, steps, n_chunks):
+                       sel, out, status, steps, n_chunks):
     n_patients = y0.shape[0]
     n = y0.shape[1]
     n_chunks = max(1, min(n_patients, n_chunks))
     for c in prange(n_chunks):
-        w = np.empty((10, n))
+        w = np.empty((11, n))
+        obs = np.empty(NOBS)
         for i in range(c * n_patients // n_chunks, (c + 1) * n_patients // n_chunks):
             status[i], steps[i] = _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale,
-                                                    rtol, atol, h_max, max_steps, out, w)
+                                                    rtol, atol, h_max, max_steps, sel, out, w, obs)

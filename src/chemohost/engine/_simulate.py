@@ -152,6 +152,14 @@ def simulate(
 
         regimen = Regimen.parse(regimen)
 
+    observables = [*model.state_names, *model.output_names]
+    if save is not None:
+        for name in save:
+            if name not in observables:
+                raise ChemohostError(unknown("output", name, observables))
+    saved = [name for name in observables if save is None or name in set(save)]
+    sel = np.array([observables.index(name) for name in saved], dtype=np.int64)
+
     merged = dict(parameters or {}) if not hasattr(parameters, "columns") else {
         c: parameters[c].to_numpy(float) for c in parameters.columns
     }
@@ -171,7 +179,7 @@ def simulate(
     if threads is not None:
         numba.set_num_threads(threads)
     n_state = len(model.states)
-    out = np.empty((n, times.size, n_state))
+    out = np.empty((n, times.size, sel.size))
     status = np.zeros(n, np.int64)
     steps = np.zeros(n, np.int64)
     y0 = np.empty((n, n_state))
@@ -188,7 +196,7 @@ def simulate(
             t0, times, y0[sl], matrix[sl],
             np.ascontiguousarray(events.time[sl]), events.kind, events.index,
             np.ascontiguousarray(events.value[sl]), events.scale,
-            float(rtol), float(atol), float(max_step), int(max_steps), out[sl], status[sl], steps[sl],
+            float(rtol), float(atol), float(max_step), int(max_steps), sel, out[sl], status[sl], steps[sl],
             64 * numba.get_num_threads(),
         )
         if bar is not None:
@@ -205,33 +213,18 @@ def simulate(
     if failed:
         warnings.warn(f"solver failed for {failed} of {n} patients; their outputs after the failure are NaN",
                       RuntimeWarning, stacklevel=2)
-    return _to_dataset(model, kernel, times, out, matrix, status, steps, regimen, method, rtol, atol, save, attrs)
+    return _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs)
 
 
-def _to_dataset(model, kernel, times, out, matrix, status, steps, regimen, method, rtol, atol, save, attrs):
+def _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs):
     from .. import __version__
     from ..provenance import versions
 
-    names = list(model.state_names)
-    wanted = set(save) if save is not None else None
-    if wanted is not None:
-        allowed = [*names, *model.output_names]
-        for name in wanted:
-            if name not in allowed:
-                raise ChemohostError(unknown("output", name, allowed))
-    data_vars = {}
-    for j, name in enumerate(names):
-        if wanted is None or name in wanted:
-            data_vars[name] = (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state"})
-    chunk = max(1, 2_000_000 // max(1, times.size))  # bounds the temporaries of the NumPy expressions
-    for j, name in enumerate(model.output_names):
-        if wanted is None or name in wanted:
-            values = np.empty(out.shape[:2])
-            with np.errstate(all="ignore"):
-                for start in range(0, out.shape[0], chunk):
-                    sl = slice(start, start + chunk)
-                    kernel.outputs[j](times, out[sl], matrix[sl], values[sl])
-            data_vars[name] = (("patient", "time"), values, {"units": unit_of(name), "kind": "output"})
+    states = set(model.state_names)
+    data_vars = {
+        name: (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state" if name in states else "output"})
+        for j, name in enumerate(saved)
+    }
     data_vars["parameter_value"] = (("patient", "parameter"), matrix, {"description": "per-patient parameter values"})
     data_vars["solver_status"] = (("patient",), status, {"description": "0 ok, 1 too many steps, 2 step underflow"})
     data_vars["solver_steps"] = (("patient",), steps, {"description": "accepted + rejected steps"})

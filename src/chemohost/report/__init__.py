@@ -6,6 +6,7 @@
 PosixPath('results/reference/report.html')
 """
 
+from ._host import neutrophil_summary as neutrophil_summary
 from ._profiles import concentration_profiles as concentration_profiles
 from ._summary import exposure_summary as exposure_summary
 from ._summary import tumour_summary as tumour_summary

@@ -1,4 +1,4 @@
-"""Drug concentrations of one typical patient per arm on a fine time grid."""
+"""Drug concentrations (and blocker target coverages) of one typical patient per arm on a fine time grid."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from ..study import StudyPlan
 
 __all__ = ["concentration_profiles", "dose_times"]
 
+COVERAGE_SUFFIX = " coverage [-]"
+"""Ending of the target-coverage outputs of adjuvant blockers (``"DC101 coverage [-]"``)."""
 PRE_DOSE = 1e-6
 """How long before each administration an extra grid point is placed [day]."""
 
@@ -51,7 +53,9 @@ def concentration_profiles(plan: StudyPlan, days: float | None = None, step: flo
     -------
     xarray.Dataset
         Dims ``arm`` and ``time`` [day]; one variable per drug of the model,
-        ``"Plasma <drug> [ng/mL]"`` (zero in arms that do not give it).
+        ``"Plasma <drug> [ng/mL]"`` (zero in arms that do not give it), and
+        for every adjuvant blocker its target coverage ``"<Agent> coverage [-]"``
+        (0–1), whose peaks after short-lived doses the saved grid misses.
     """
     days = float(plan.config.duration if days is None else days)
     if not (np.isfinite(days) and days > 0):
@@ -64,6 +68,7 @@ def concentration_profiles(plan: StudyPlan, days: float | None = None, step: flo
     pre = [t - PRE_DOSE for t in doses if t - PRE_DOSE > 0]
     times = np.unique(np.concatenate([grid[grid <= days], [days], doses, pre]))
     names = [plasma(drug) for drug in plan.model.options["drugs"]]
+    names += [name for name in plan.model.output_names if name.endswith(COVERAGE_SUFFIX)]
     solver = plan.config.solver
     typical = plan.table["value"].to_dict()
     arms = []

@@ -84,15 +84,18 @@ def tumour_summary(results: xr.Dataset, plan: StudyPlan, times: list[float] | No
     pandas.DataFrame
         Indexed by arm; columns ``regimen``, ``solver failures`` and, per time
         ``t``, ``median day t [mm3]``, ``5% day t [mm3]``, ``95% day t [mm3]``,
-        ``T/C day t`` and ``TGI day t``.
+        ``T/C day t`` and ``TGI day t``. A study without a tumour (model option
+        ``tumour: absent``) has only ``regimen`` and ``solver failures``.
     """
+    table = pd.DataFrame(index=pd.Index([str(a) for a in results["arm"].values], name="arm"))
+    table["regimen"] = [str(plan.regimens[arm]) for arm in table.index]
+    table["solver failures"] = (results["solver_status"] != 0).sum("patient").to_numpy()
+    if TUMOUR_VOLUME not in results.data_vars:
+        return table
     volume = results[TUMOUR_VOLUME]
     times = readout_times(results, plan) if times is None else list(times)
     control = vehicle_arm(plan)
     start = treatment_start(plan)
-    table = pd.DataFrame(index=pd.Index([str(a) for a in results["arm"].values], name="arm"))
-    table["regimen"] = [str(plan.regimens[arm]) for arm in table.index]
-    table["solver failures"] = (results["solver_status"] != 0).sum("patient").to_numpy()
     for t in times:
         at = _at(volume, t)
         label = f"day {t:g}"

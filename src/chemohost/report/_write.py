@@ -13,9 +13,12 @@ import xarray as xr
 from .._errors import ChemohostError
 from ..citations import UnknownCitationError, get_citation
 from ..drugs import get_drug
+from ..host_profile import host_quantities, host_response_profile
+from ..mechanisms._shared import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
 from ..parameters import TAGS
 from ..study import StudyPlan
-from . import _figures
+from ..validation import reference_checks
+from . import _figures, _host
 from ._markdown import equations_html
 from ._profiles import concentration_profiles
 from ._summary import arms_table, exposure_summary, readout_times, treatment_start, tumour_summary, vehicle_arm
@@ -134,15 +137,54 @@ def _citation_rows(keys: list[str]) -> list[dict]:
     return rows
 
 
-def _figures_for(results: xr.Dataset, plan: StudyPlan, profiles: xr.Dataset) -> dict[str, str]:
-    """Every figure of the report, as base64 PNG."""
-    figures = {
-        "volume_panels": _figures.tumour_volume_panels(results, plan),
-        "volume_medians": _figures.tumour_volume_medians(results, plan),
-    }
+def _figures_for(results: xr.Dataset, plan: StudyPlan, profiles: xr.Dataset, host: dict | None) -> dict[str, str]:
+    """Every figure of the report, as base64 PNG; the tumour and host figures only where the model has them."""
+    figures = {}
+    capacity = VASCULAR_CAPACITY in results.data_vars
+    if TUMOUR_VOLUME in results.data_vars:
+        figures["volume_panels"] = _figures.tumour_volume_panels(results, plan)
+        figures["volume_medians"] = _figures.tumour_volume_medians(results, plan, compact=capacity)
+    if capacity:
+        figures["capacity"] = _figures.capacity_figure(results, plan)
     if treatment_start(plan) is not None:
         figures["concentrations"] = _figures.concentration_figure(profiles, plan)
+    if host is None:
+        return figures
+    if host["effectors"]:
+        figures["effectors"] = _figures.host_signal_figure(results, plan, host["effectors"])
+    if host["cells"]:
+        figures["cells"] = _figures.host_signal_figure(results, plan, host["cells"])
+    if host["neutrophils"] is not None:
+        figures["neutrophils"] = _figures.neutrophil_figure(results, plan)
+    if host["blockers"]:
+        figures["coverage"] = _figures.coverage_figure(results, plan, profiles, host["blockers"])
     return figures
+
+
+def _host_context(results: xr.Dataset, plan: StudyPlan, profile: pd.DataFrame, neutrophils: pd.DataFrame | None,
+                  profiles: xr.Dataset, colours: dict[str, str]) -> dict:
+    """What the host-response section shows: quantities that change, the profile tables, neutrophils, blockers."""
+    arms = [str(a) for a in results["arm"].values]
+    effectors, cells = _host.effector_names(results), _host.cell_names(results)
+    flat = _host.unchanged(results, effectors + cells)
+    blockers = _host.blocker_arms(plan, results)
+    species = plan.model.options.get("species", "")
+    return {
+        "effectors": [n for n in effectors if n not in flat],
+        "cells": [n for n in cells if n not in flat],
+        "effectors_flat": [_host.quantity_label(n) for n in effectors if n in flat],
+        "cells_flat": [_host.quantity_label(n) for n in cells if n in flat],
+        "tables": _host.profile_tables(profile, arms, colours),
+        "unprofiled": [a for a in arms if a not in set(profile.get("arm", []))],
+        "gradient": _host.legend_gradient(), "saturation": _host.SATURATION,
+        "neutrophils": None if neutrophils is None else _host.neutrophil_rows(neutrophils, colours, _number, _percent),
+        "anc_baseline": None if neutrophils is None else float(neutrophils["baseline [1e9/L]"].iloc[0]),
+        "anc_baseline_grade": None if neutrophils is None else _host.baseline_grade(neutrophils),
+        "grade3": _host.GRADE3, "grade4": _host.GRADE4,
+        "species": species, "human": species == "human",
+        "blockers": blockers,
+        "coverage_fine": all(n in profiles for names in blockers.values() for n in names),
+    }
 
 
 def _render(context: dict) -> str:
@@ -167,6 +209,14 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
     provenance, the references used and the run's provenance. Beside it go
     ``summary.csv`` (:func:`tumour_summary`), ``parameters.csv`` (the
     parameter table) and ``equations.md`` (:meth:`chemohost.Model.equations`).
+
+    When the model has host quantities (:func:`chemohost.host_profile.host_quantities`)
+    a host-response section follows the drug exposure: effector signals and
+    cells over time, the host-response profile (also written as
+    ``host_response.csv``), neutrophils with their nadir and CTCAE grade (also
+    ``neutrophils.csv``) and the target coverage of adjuvant blockers. A study
+    without a tumour (``tumour: absent``) has no tumour-volume section, and its
+    ``summary.csv`` lists only each arm's regimen and solver failures.
 
     Parameters
     ----------
@@ -194,6 +244,17 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
     (out / "equations.md").write_text(equations, encoding="utf-8")
 
     colours = _figures.arm_colours(plan)
+    host = None
+    if host_quantities(results):
+        profile = host_response_profile(results, plan.config.profile_times)
+        profile.to_csv(out / "host_response.csv", index=False)
+        neutrophils = None
+        if NEUTROPHILS in results.data_vars:
+            neutrophils = _host.neutrophil_summary(results)
+            neutrophils.to_csv(out / "neutrophils.csv")
+        host = _host_context(results, plan, profile, neutrophils, profiles, colours)
+        host["checks"] = reference_checks(results)
+    has_tumour = TUMOUR_VOLUME in results.data_vars
     citations = list(dict.fromkeys(json.loads(results.attrs.get("citations", "[]"))))
     numbers = {key: i for i, key in enumerate(citations, start=1)}
     parameters = _parameter_rows(plan, numbers)
@@ -216,12 +277,14 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
         "control": control,
         "start": treatment_start(plan),
         "times": times,
-        "readouts": _readout_rows(summary, times, colours),
-        "has_tc": control is not None,
+        "has_tumour": has_tumour,
+        "readouts": _readout_rows(summary, times, colours) if has_tumour else [],
+        "has_tc": has_tumour and control is not None,
         "has_tgi": any(c.startswith("TGI") for c in summary.columns),
+        "host": host,
         "exposure": _exposure_rows(exposure, colours),
         "profile_step_min": float(profiles.attrs.get("step", float("nan"))) * 24 * 60,
-        "figures": _figures_for(results, plan, profiles),
+        "figures": _figures_for(results, plan, profiles, host),
         "equations": equations_html(equations),
         "parameters": parameters,
         "placeholders": sum(p["placeholder"] for p in parameters),

@@ -94,8 +94,9 @@ def run_engine(engine: str, model, parameters: dict, times: np.ndarray, args) ->
     if engine == "chemohost":
         import chemohost as ch
 
+        save = None if args.save == "all" else model.state_names  # "states": the same result the peers return
         ch.simulate(model, REGIMEN, parameters, times, covariates=covariates, rtol=args.rtol, atol=args.atol,
-                    threads=args.threads)
+                    threads=args.threads, save=save)
     elif engine == "diffrax":
         from chemohost.engine._jax import simulate_diffrax
 
@@ -186,7 +187,7 @@ def settings_text(args) -> str:
     return (
         f"model: {args.model}; regimen: {REGIMEN}; body weight {BODY_WEIGHT} kg; {args.days:g} days, daily output; "
         f"rtol {args.rtol:g}, atol {args.atol:g}; {args.threads} thread(s); best of {args.repeat} timed call(s)\n"
-        f"chemohost: chemohost.simulate (dopri5, Dataset with states and derived outputs); "
+        f"chemohost: chemohost.simulate (dopri5, Dataset with {'the states' if args.save == 'states' else 'states and derived outputs'}); "
         f"diffrax: {args.diffrax_solver}, vmapped, chunks of {args.chunk}; "
         f"scipy: solve_ivp {args.scipy_method}, serial loop over the first {args.scipy_patients} patients of each "
         f"batch (per-patient throughput)\n"
@@ -217,6 +218,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--diffrax-solver", default="Tsit5")
     parser.add_argument("--chunk", type=int, default=1000, help="patients per vmapped diffrax solve")
     parser.add_argument("--case-timeout", type=float, default=900.0, help="seconds before a case is skipped")
+    parser.add_argument("--save", choices=("states", "all"), default="states",
+                        help="what chemohost keeps: the states (as the peers return; default) or every derived output too")
     parser.add_argument("--json", help="write the settings and records to this file")
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "N"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)

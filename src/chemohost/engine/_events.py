@@ -74,7 +74,7 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
                     raise ChemohostError(
                         f"{where}: the model has no '{ev.agent}'; add it to the model options under 'drugs'"
                     )
-                hint = f" (add it to the drug's 'extravascular' routes)" if route.split("_")[0] in ("oral", "ip", "sc") else ""
+                hint = " (add it to the drug's 'extravascular' routes)" if route.split("_")[0] in ("oral", "ip", "sc") else ""
                 raise ChemohostError(
                     f"{where}: route '{route}' is not modelled for {ev.agent}{hint}; modelled routes: {', '.join(routes)}"
                 )

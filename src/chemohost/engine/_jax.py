@@ -22,7 +22,8 @@ import sympy
 from .._errors import ChemohostError
 from ..core import Model
 from ._events import EventTable
-from ._scipy import apply_doses, code_symbols, prepare_batch
+from ._scipy import apply_doses, code_symbols, lambdify_model
+from ._simulate import prepare_batch
 
 __all__ = ["simulate_diffrax"]
 
@@ -138,19 +139,20 @@ def simulate_diffrax(
     """
     _, jnp, _ = _import_jax()
     batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0)
+    y0 = lambdify_model(model).initial(batch.parameters)
     events = batch.events
     if events.time.size and np.any(events.time != events.time[:1]):
         raise ChemohostError("the diffrax backend needs dosing times shared by all patients")
     solve = segment_solver(model, solver, float(rtol), float(atol), int(max_steps))
-    n = batch.y0.shape[0]
+    n = y0.shape[0]
     size = n if n <= chunk_size else chunk_size
     n_chunks = -(-n // size)
     rows = np.minimum(np.arange(n_chunks * size), n - 1)
-    out = np.empty((n_chunks * size, batch.times.size, batch.y0.shape[1]))
+    out = np.empty((n_chunks * size, batch.times.size, y0.shape[1]))
     for c in range(n_chunks):
         chunk = rows[c * size:(c + 1) * size]
         out[c * size:(c + 1) * size] = _solve_chunk(
-            solve, jnp, batch.times, batch.t0, batch.y0[chunk], batch.parameters[chunk],
+            solve, jnp, batch.times, batch.t0, y0[chunk], batch.parameters[chunk],
             EventTable(events.time[chunk], events.kind, events.index, events.value[chunk], events.scale),
             len(model.inputs),
         )

@@ -7,8 +7,9 @@ side is printed from the model's SymPy equations with :func:`sympy.lambdify`,
 independently of the numba code generator, so agreement between the two
 backends checks the generated kernel as well as its solver.
 
-The batch preparation (:func:`prepare_batch`) and the dose application
-(:func:`apply_doses`) are shared with the diffrax backend.
+The input handling (:func:`chemohost.engine._simulate.prepare_batch`) is the
+engine's own; the dose application (:func:`apply_doses`) is shared with the
+diffrax backend.
 
 This backend is a serial reference for tests and benchmarks, not a fast path.
 """
@@ -24,74 +25,12 @@ from typing import Any
 import numpy as np
 import sympy
 
-from .._errors import ChemohostError
 from ..core import TIME, Model
 from ._codegen import _Symbols
-from ._events import EventTable, build_events
-from ._simulate import resolve_parameters
+from ._events import EventTable
+from ._simulate import Batch, prepare_batch
 
-__all__ = ["Batch", "apply_doses", "code_symbols", "lambdify_model", "prepare_batch", "simulate_scipy"]
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A batch of patients ready to integrate.
-
-    Attributes
-    ----------
-    times:
-        Output times [day], ascending, shape ``(T,)``.
-    t0:
-        Start time [day].
-    parameters:
-        Parameter matrix, shape ``(P, K)``, columns in ``model.parameter_names`` order.
-    y0:
-        Initial states, shape ``(P, N)``, columns in ``model.state_names`` order.
-    events:
-        The dosing events of the regimen up to ``times[-1]``.
-    """
-
-    times: np.ndarray
-    t0: float
-    parameters: np.ndarray
-    y0: np.ndarray
-    events: EventTable
-
-
-def prepare_batch(
-    model: Model,
-    regimen,
-    parameters,
-    times: Sequence[float] | np.ndarray,
-    covariates: Mapping[str, Any] | None = None,
-    n_patients: int | None = None,
-    t0: float | None = None,
-) -> Batch:
-    """Validate the inputs of a simulation as :func:`chemohost.simulate` does and build its batch.
-
-    ``regimen`` may be a :class:`~chemohost.regimen.Regimen`, a regimen string or
-    ``None``; ``parameters`` and ``covariates`` are as for :func:`chemohost.simulate`.
-    """
-    times = np.asarray(times, dtype=float).ravel()
-    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
-        raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
-    t0 = float(times[0] if t0 is None else t0)
-    if times[0] < t0:
-        raise ChemohostError(f"output times start at {times[0]} before the start time t0 = {t0}")
-    if isinstance(regimen, str):
-        from ..regimen import Regimen
-
-        regimen = Regimen.parse(regimen)
-    if hasattr(parameters, "columns"):
-        merged = {c: parameters[c].to_numpy(float) for c in parameters.columns}
-    else:
-        merged = dict(parameters or {})
-    merged.update(covariates or {})
-    matrix, cov = resolve_parameters(model, merged, n_patients)
-    n = matrix.shape[0]
-    y0 = lambdify_model(model).initial(matrix)
-    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, n)
-    return Batch(times, t0, matrix, y0, events)
+__all__ = ["apply_doses", "code_symbols", "lambdify_model", "simulate_scipy"]
 
 
 def apply_doses(y: np.ndarray, u: np.ndarray, p: np.ndarray, events: EventTable, columns: range) -> None:
@@ -223,25 +162,26 @@ def simulate_scipy(
     """
     batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0)
     functions = lambdify_model(model)
-    out = np.empty((batch.y0.shape[0], batch.times.size, batch.y0.shape[1]))
+    y0 = functions.initial(batch.parameters)
+    out = np.empty((y0.shape[0], batch.times.size, y0.shape[1]))
     failed = 0
-    for i in range(batch.y0.shape[0]):
-        failed += not _solve_patient(functions, batch, i, method, rtol, atol, max_step, out[i])
+    for i in range(y0.shape[0]):
+        failed += not _solve_patient(functions, batch, y0[i], i, method, rtol, atol, max_step, out[i])
     if failed:
         warnings.warn(f"solve_ivp failed for {failed} of {out.shape[0]} patients; their outputs after the "
                       "failure are NaN", RuntimeWarning, stacklevel=2)
     return out
 
 
-def _solve_patient(functions: ModelFunctions, batch: Batch, i: int, method: str, rtol: float, atol: float,
-                   max_step: float, out: np.ndarray) -> bool:
+def _solve_patient(functions: ModelFunctions, batch: Batch, y0: np.ndarray, i: int, method: str, rtol: float,
+                   atol: float, max_step: float, out: np.ndarray) -> bool:
     """Integrate patient ``i`` of ``batch`` into ``out`` ``(T, N)``; False if the solver failed."""
     from scipy.integrate import solve_ivp
 
     times, events = batch.times, batch.events
     ev_t = events.time[i]
     p = batch.parameters[i]
-    y = batch.y0[i].copy()
+    y = y0.copy()
     u = np.zeros(functions.n_input)
     implicit = method in ("LSODA", "Radau", "BDF")
     t, iev, iout = batch.t0, 0, 0

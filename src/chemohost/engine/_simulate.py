@@ -6,6 +6,7 @@ import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,46 @@ def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
     return matrix, covariates
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The validated inputs of a simulation, shared by every backend.
+
+    ``times`` [day] ascending ``(T,)``; ``t0`` start [day]; ``parameters`` ``(P, K)``
+    in ``model.parameter_names`` order; ``covariates`` per patient; ``events``
+    the regimen's dosing events up to ``times[-1]``.
+    """
+
+    regimen: object
+    times: np.ndarray
+    t0: float
+    parameters: np.ndarray
+    covariates: dict[str, np.ndarray]
+    events: object
+
+
+def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_patients=None, t0=None) -> Batch:
+    """Validate a simulation's inputs and build its batch (see :func:`simulate` for the arguments)."""
+    times = np.asarray(times, dtype=float).ravel()
+    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
+    if isinstance(regimen, str):
+        from ..regimen import Regimen
+
+        regimen = Regimen.parse(regimen)
+    if hasattr(parameters, "columns"):  # a DataFrame, one row per patient
+        merged = {c: parameters[c].to_numpy(float) for c in parameters.columns}
+    else:
+        merged = dict(parameters or {})
+    merged.update(covariates or {})
+    matrix, cov = resolve_parameters(model, merged, n_patients)
+    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0])
+    first_event = float(events.time.min()) if events.time.size else 0.0
+    t0 = min(0.0, float(times[0]), first_event) if t0 is None else float(t0)
+    if times[0] < t0 or first_event < t0:
+        raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
+    return Batch(regimen, times, t0, matrix, cov, events)
+
+
 def simulate(
     model: Model,
     regimen=None,
@@ -144,14 +185,6 @@ def simulate(
         raise ChemohostError(unknown("solver method", method, [*METHODS, *METHOD_ALIASES]))
     if not (rtol > 0 and atol > 0):
         raise ChemohostError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
-    times = np.asarray(times, dtype=float).ravel()
-    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
-        raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
-    if isinstance(regimen, str):
-        from ..regimen import Regimen
-
-        regimen = Regimen.parse(regimen)
-
     observables = [*model.state_names, *model.output_names]
     if save is not None:
         for name in save:
@@ -159,19 +192,10 @@ def simulate(
                 raise ChemohostError(unknown("output", name, observables))
     saved = [name for name in observables if save is None or name in set(save)]
     sel = np.array([observables.index(name) for name in saved], dtype=np.int64)
-
-    merged = dict(parameters or {}) if not hasattr(parameters, "columns") else {
-        c: parameters[c].to_numpy(float) for c in parameters.columns
-    }
-    merged.update(covariates or {})
-    matrix, cov = resolve_parameters(model, merged, n_patients)
+    batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0)
+    regimen, times, t0, matrix, events = batch.regimen, batch.times, batch.t0, batch.parameters, batch.events
     n = matrix.shape[0]
     kernel = compile_model(model)
-    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, n)
-    first_event = float(events.time.min()) if events.time.size else 0.0
-    t0 = min(0.0, float(times[0]), first_event) if t0 is None else float(t0)
-    if times[0] < t0 or first_event < t0:
-        raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
 
     import numba
 

@@ -69,6 +69,12 @@ def run(
     folder = check_writable(out or Path("results") / ("reference" if study is None else study.stem))
     typer.echo(f"{config.name}: {len(plan.regimens)} arms x {config.cohort.size} patients, "
                f"{config.duration:g} days, {len(plan.model.states)} states")
+    from .engine import compile_model
+
+    compiled = time.perf_counter()
+    compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
+    if time.perf_counter() - compiled > 1:
+        typer.echo(f"compiled the model's kernel in {time.perf_counter() - compiled:.1f} s (cached for later runs)")
     results = run_study(config, plan=plan, progress=progress)
     nc = save_results(results, folder / "results.nc")
     from .report import concentration_profiles, write_report

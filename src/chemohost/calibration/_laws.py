@@ -1,0 +1,202 @@
+"""Growth laws in the form the fitters need: ln V(t), parameter names, bounds, starts.
+
+Each closed-form law is one row of :data:`CLOSED_FORMS`: the registered growth
+mechanism it solves (whose declaration supplies the canonical parameter names
+and default bounds, MODEL_SPEC §1), the symbols that are fitted, the closed form
+of ln V(t) from V(t0) = V0, and a few initial guesses for a multi-start fit.
+The Hahnfeldt tumour–vasculature model has no closed form; see
+:mod:`chemohost.calibration._hahnfeldt`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .._errors import OptionError, unknown
+from ..mechanisms._shared import INITIAL_VOLUME
+from ._errors import CalibrationError
+
+__all__ = ["ClosedFormLaw", "CLOSED_FORMS", "get_growth_law", "growth_law_names"]
+
+LogVolume = Callable[..., np.ndarray]
+"""``f(tau, v0, *params, **fixed) -> ln V``: tau [day] since t0 (shape (1, n_t)), each parameter (n_batch, 1)."""
+
+
+def _phi(c: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """(1 − e^{−c·τ})/c, continuous through c = 0 (where it is τ)."""
+    ct = c * tau
+    small = np.abs(ct) < 1e-8
+    safe_c = np.where(c == 0, 1.0, c)
+    return np.where(small, tau * (1 - 0.5 * ct), -np.expm1(-ct) / safe_c)
+
+
+def _exponential(tau, v0, a):
+    return np.log(v0) + a * tau
+
+
+def _logistic(tau, v0, a, K):
+    ratio = v0 / K
+    return np.log(v0) - np.log(ratio + (1 - ratio) * np.exp(-a * tau))
+
+
+def _gompertz(tau, v0, alpha0, beta):
+    return np.log(v0) + alpha0 * _phi(beta, tau)
+
+
+def _power_law(tau, v0, a, gamma):
+    u = 1 - gamma
+    x = a * tau * v0 ** (-u)
+    safe_u = np.where(u == 0, 1.0, u)
+    return np.log(v0) + np.where(np.abs(u * x) < 1e-12, x, np.log1p(u * x) / safe_u)
+
+
+def _von_bertalanffy(tau, v0, a, b, gamma=2 / 3):
+    # y = V^u with u = 1 − γ solves y' = u·a − u·b·y (exact for any γ < 1).
+    u = 1 - gamma
+    y = v0**u * np.exp(-u * b * tau) + u * a * _phi(u * b, tau)
+    return np.log(np.maximum(y, 1e-300)) / u
+
+
+@dataclass(frozen=True)
+class ClosedFormLaw:
+    """A growth law fitted through its closed-form solution from V(t0) = V0.
+
+    Parameters
+    ----------
+    name:
+        Name of the registered growth mechanism (``"gompertz"``, ``"power_law"``, ...).
+    symbols:
+        Symbols (as declared by the mechanism) of the fitted parameters, in the
+        order ``log_volume`` takes them.
+    log_volume:
+        ln V as a function of (τ, V0, *fitted, **fixed), vectorised over a leading
+        batch dimension.
+    initial_guesses:
+        Starting points of the multi-start fit, one tuple per start.
+    fixed:
+        Symbols held fixed during the fit (``{"\\gamma": 2/3}`` for von
+        Bertalanffy); the value ``"V0"`` means "the initial volume".
+    bounds:
+        Bounds that replace the mechanism's declared ones for the fit (by symbol).
+    equation:
+        The closed form, for docstrings and summaries.
+    """
+
+    name: str
+    symbols: tuple[str, ...]
+    log_volume: LogVolume
+    initial_guesses: tuple[tuple[float, ...], ...]
+    fixed: Mapping[str, float | str] = field(default_factory=dict)
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    equation: str = ""
+    fd_step: float = 6e-6
+
+    # ---------------------------------------------------------------- declaration
+    def _declared(self):
+        from ..core._mechanism import get_mechanism
+
+        cls = get_mechanism("growth", self.name)
+        return cls, {p.symbol: p for p in cls().parameters()}
+
+    @property
+    def citations(self) -> tuple[str, ...]:
+        return tuple(self._declared()[0].citations)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Canonical names of the fitted parameters (as the growth mechanism declares them)."""
+        declared = self._declared()[1]
+        return tuple(declared[s].name for s in self.symbols)
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array([self._bound(s)[0] for s in self.symbols], dtype=float)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.array([self._bound(s)[1] for s in self.symbols], dtype=float)
+
+    def _bound(self, symbol: str) -> tuple[float, float]:
+        if symbol in self.bounds:
+            return self.bounds[symbol]
+        return self._declared()[1][symbol].bounds
+
+    def fixed_parameters(self, v0: float) -> dict[str, float]:
+        """Canonical names and values of everything else a simulation of the fit needs."""
+        declared = self._declared()[1]
+        out = {INITIAL_VOLUME: float(v0)}
+        for symbol, value in self.fixed.items():
+            out[declared[symbol].name] = float(v0) if value == "V0" else float(value)
+        return out
+
+    def with_bounds(self, bounds: Mapping[str, tuple[float, float]]) -> ClosedFormLaw:
+        """A copy with the bounds of some fitted parameters (canonical names) replaced."""
+        by_name = dict(zip(self.parameter_names, self.symbols))
+        new = dict(self.bounds)
+        for name, (lo, hi) in bounds.items():
+            if name not in by_name:
+                raise CalibrationError(f"bounds for {self.name}: " + unknown("fitted parameter", name, by_name))
+            if not lo < hi:
+                raise CalibrationError(f"bounds for '{name}': lower {lo} must be below upper {hi}")
+            new[by_name[name]] = (float(lo), float(hi))
+        return replace(self, bounds=new)
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self, times: np.ndarray, params: np.ndarray, v0: float = 1.0, t0: float = 0.0) -> np.ndarray:
+        """ln V at ``times`` [day] for a batch of parameter vectors ``params`` (n_batch, n_params)."""
+        params = np.atleast_2d(np.asarray(params, dtype=float))
+        tau = np.asarray(times, dtype=float)[None, :] - t0
+        fixed = {_kw(s): v for s, v in self.fixed.items() if v != "V0"}
+        cols = [params[:, i : i + 1] for i in range(params.shape[1])]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return np.broadcast_to(self.log_volume(tau, float(v0), *cols, **fixed), (params.shape[0], tau.shape[1]))
+
+
+def _kw(symbol: str) -> str:
+    return {r"\gamma": "gamma"}.get(symbol, symbol)
+
+
+INF = math.inf
+
+CLOSED_FORMS: dict[str, ClosedFormLaw] = {
+    law.name: law
+    for law in (
+        ClosedFormLaw("exponential", ("a",), _exponential, ((0.3,), (0.05,), (1.0,)),
+                      equation="V = V0·exp(a·t)"),
+        ClosedFormLaw("logistic", ("a", "K"), _logistic, ((0.5, 1e3), (0.2, 5e3), (1.0, 3e2)),
+                      bounds={"K": (1e-9, INF)}, equation="V = K·V0/(V0 + (K − V0)·exp(−a·t))"),
+        ClosedFormLaw("gompertz", (r"\alpha_0", r"\beta"), _gompertz, ((0.7, 0.08), (0.3, 0.02), (1.5, 0.2)),
+                      fixed={r"V_{\mathrm{ref}}": "V0"}, equation="V = V0·exp((α0/β)·(1 − exp(−β·t)))"),
+        ClosedFormLaw("power_law", ("a", r"\gamma"), _power_law, ((1.0, 0.7), (0.5, 0.9), (2.0, 0.5)),
+                      equation="V = (V0^(1−γ) + (1−γ)·a·t)^(1/(1−γ))"),
+        ClosedFormLaw("von_bertalanffy", ("a", "b"), _von_bertalanffy, ((1.1, 0.03), (2.0, 0.3), (0.8, 0.0)),
+                      fixed={r"\gamma": 2 / 3},
+                      equation="V = [a/b + (V0^(1/3) − a/b)·exp(−b·t/3)]^3 (γ = 2/3)"),
+    )
+}
+"""The closed-form laws, by mechanism name (MODEL_SPEC §1 table)."""
+
+
+def growth_law_names() -> tuple[str, ...]:
+    return (*CLOSED_FORMS, "hahnfeldt")
+
+
+def get_growth_law(law) -> object:
+    """A law object from its name (``"gompertz"``), or ``law`` itself if it is one already."""
+    if not isinstance(law, str):
+        if not all(hasattr(law, a) for a in ("parameter_names", "evaluate", "initial_guesses")):
+            raise OptionError(f"growth law {law!r} is neither a name ({', '.join(growth_law_names())}) "
+                              "nor a law object with parameter_names, evaluate and initial_guesses")
+        return law
+    if law in CLOSED_FORMS:
+        return CLOSED_FORMS[law]
+    if law == "hahnfeldt":
+        from ._hahnfeldt import HahnfeldtLaw
+
+        return HahnfeldtLaw()
+    raise OptionError(unknown("growth law for calibration", law, growth_law_names()))
+

@@ -1,0 +1,194 @@
+"""RECIST 1.1 target-lesion response (Eisenhauer et al. 2009 Eur J Cancer 45:228), from diameters or volumes.
+
+At each assessment after baseline, with x the sum of longest diameters (SLD)
+[mm] or the tumour volume [mm3], x_0 the baseline and x_nadir the smallest
+value before this assessment (baseline included)::
+
+    CR  x ≤ x_CR (lesions gone; x_CR = 0 unless a detection limit is given)
+    PD  diameters: x ≥ 1.2 · x_nadir and x − x_nadir ≥ 5 mm
+        volumes:   x ≥ 1.728 · x_nadir               (1.2³, the volume of a sphere whose diameter grew 20 %)
+    PR  diameters: x ≤ 0.7 · x_0;  volumes: x ≤ 0.343 · x_0   (0.7³)
+    SD  otherwise
+
+checked in that order (a lesion 30 % below baseline that has doubled from its
+nadir is PD). The boundaries are inclusive, as in RECIST ("at least 30 %
+decrease", "at least 20 % increase"); a ratio within 1e-9 (relative) of a
+boundary counts as on it, so a sphere whose diameter is exactly 0.7 × baseline
+is PR whether given as a diameter or as a volume. The +5 mm absolute increase
+applies to diameters only. New lesions are not modelled here.
+
+The best overall response is the best assessment (CR > PR > SD > PD) up to
+and including the first PD, unconfirmed (no 4-week confirmation, no minimum
+SD duration). Time to progression is the time of the first PD minus the
+baseline time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._errors import unknown
+from ..mechanisms._shared import TUMOUR_VOLUME
+from ._inputs import OutcomeError, as_curves, as_times, cohort_curves
+from ._mrecist import treatment_window
+
+__all__ = ["RECIST_CLASSES", "RecistResult", "recist", "recist_table"]
+
+RECIST_CLASSES = ("CR", "PR", "SD", "PD")
+RECIST_THRESHOLDS = {
+    # kind: (PR bound on x/x_0, PD bound on x/x_nadir, PD absolute increase, unit)
+    "diameter": (0.7, 1.2, 5.0, "mm"),
+    "volume": (0.343, 1.728, 0.0, "mm3"),
+}
+"""Sphere equivalents: 0.343 = 0.7³ and 1.728 = 1.2³; a 5-mm-diameter lesion is π/6 · 5³ ≈ 65.4 mm³."""
+BOUNDARY_RTOL = 1e-9
+_CODES = np.array([None, *RECIST_CLASSES], dtype=object)  # 0 baseline, 1 CR, 2 PR, 3 SD, 4 PD
+
+
+@dataclass(frozen=True)
+class RecistResult:
+    """RECIST 1.1 read-out of one patient.
+
+    Attributes
+    ----------
+    responses:
+        Response at each assessment: ``None`` at baseline, then ``"CR"``, ``"PR"``, ``"SD"`` or ``"PD"``.
+    best_overall_response:
+        Best response up to the first PD (unconfirmed); ``None`` without an assessment after baseline.
+    time_to_progression:
+        Time of the first PD minus the baseline time [day]; NaN without progression.
+    progressed:
+        Whether a PD was seen (the event indicator for survival analysis).
+    follow_up:
+        Last assessment minus baseline time [day] (the censoring time without progression).
+    """
+
+    responses: tuple[str | None, ...]
+    best_overall_response: str | None
+    time_to_progression: float
+    progressed: bool
+    follow_up: float
+
+
+def _kind(kind: str) -> tuple[float, float, float, str]:
+    if kind not in RECIST_THRESHOLDS:
+        raise OutcomeError(unknown("RECIST measurement kind", str(kind), RECIST_THRESHOLDS))
+    return RECIST_THRESHOLDS[kind]
+
+
+def assess(values: np.ndarray, kind: str, complete_below: float = 0.0) -> np.ndarray:
+    """Response codes (0 baseline, 1 CR, 2 PR, 3 SD, 4 PD) of curves ``values[m, n]``; column 0 is baseline."""
+    pr, pd_ratio, pd_abs, _ = _kind(kind)
+    baseline = values[:, :1]
+    nadir = np.minimum.accumulate(values, axis=1)
+    nadir = np.concatenate([baseline, nadir[:, :-1]], axis=1)
+    complete = values <= complete_below
+    progression = (values >= pd_ratio * nadir * (1 - BOUNDARY_RTOL)) & (values > nadir)
+    if pd_abs:
+        progression &= values - nadir >= pd_abs * (1 - BOUNDARY_RTOL)
+    partial = values <= pr * baseline * (1 + BOUNDARY_RTOL)
+    codes = np.select([complete, progression, partial], [1, 4, 2], 3)
+    codes[:, 0] = 0
+    return codes
+
+
+def best_overall(codes: np.ndarray, times: np.ndarray):
+    """Best overall response code (0 none), time to first PD [day from baseline] (NaN if none) and PD flag."""
+    is_pd = codes == 4
+    progressed = is_pd.any(axis=1)
+    first = np.where(progressed, np.argmax(is_pd, axis=1), codes.shape[1])
+    before = (np.arange(codes.shape[1]) <= first[:, None]) & (codes > 0)
+    best = np.where(before, codes, 99).min(axis=1)
+    best[best == 99] = 0
+    ttp = np.where(progressed, times[np.minimum(first, codes.shape[1] - 1)] - times[0], np.nan)
+    return best, ttp, progressed
+
+
+def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float = 0.0) -> RecistResult:
+    """RECIST 1.1 response of one patient's target lesions.
+
+    Parameters
+    ----------
+    sld_or_volume:
+        Sum of longest diameters [mm] (``kind="diameter"``) or tumour volume
+        [mm3] (``kind="volume"``) at each assessment; the first is the
+        baseline and must be positive.
+    times:
+        Assessment times [day], strictly increasing.
+    kind:
+        ``"volume"`` (sphere equivalents 0.343 and 1.728, no absolute
+        increase) or ``"diameter"`` (0.7, 1.2 and +5 mm).
+    complete_below:
+        Value at or below which the lesions count as gone (CR) [mm or mm3];
+        0 by default, e.g. a detection limit for simulated tumours.
+
+    Returns
+    -------
+    RecistResult
+
+    Examples
+    --------
+    >>> r = recist([1000, 500, 300, 450, 600], [0, 28, 56, 84, 112])
+    >>> r.responses, r.best_overall_response, r.time_to_progression
+    ((None, 'SD', 'PR', 'SD', 'PD'), 'PR', 112.0)
+    """
+    _, _, _, unit = _kind(kind)
+    t = as_times(times, "times")
+    x = as_curves(sld_or_volume, t, "sld_or_volume", unit=unit, ndim=(1,))[None, :]
+    if not x[0, 0] > 0:
+        raise OutcomeError(f"sld_or_volume[0] = {x[0, 0]:g}: the baseline {kind} must be positive (measurable disease)")
+    codes = assess(x, kind, complete_below)
+    best, ttp, progressed = best_overall(codes, t)
+    return RecistResult(
+        responses=tuple(_CODES[codes[0]]),
+        best_overall_response=_CODES[best[0]],
+        time_to_progression=float(ttp[0]),
+        progressed=bool(progressed[0]),
+        follow_up=float(t[-1] - t[0]),
+    )
+
+
+def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: str = "arm",
+                 variable: str = TUMOUR_VOLUME, complete_below: float = 0.0) -> pd.DataFrame:
+    """RECIST 1.1 (volume form) of every simulated patient, one row per (arm, patient).
+
+    Every saved time from the first one at or after ``start`` [day] is an
+    assessment; the first is the baseline. Patients whose solve failed are
+    assessed on the times before the failure.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``arm`` (if any), ``patient``, ``best overall response``,
+        ``time to progression [day]`` (NaN without PD), ``progressed`` and
+        ``follow-up [day]`` (baseline to the last finite volume).
+    """
+    volume, has_arm = cohort_curves(results, variable, arm_dim)
+    t, v = treatment_window(volume, start)
+    flat = v.reshape(-1, t.size)
+    finite = np.isfinite(flat)
+    if (finite & (flat < 0)).any():
+        raise OutcomeError(f"{volume.name}: negative volumes after start; volumes must be ≥ 0 (tighten the solver tolerances)")
+    if (flat[:, 0] <= 0).any():
+        raise OutcomeError(f"{volume.name}: a patient has volume 0 at the baseline (day {float(start):g}); "
+                           "RECIST needs measurable disease at baseline")
+    # after a failed solve the last finite value is carried forward but the assessment is not counted
+    filled = pd.DataFrame(flat).ffill(axis=1).to_numpy()
+    codes = assess(filled, "volume", complete_below)
+    codes[~finite] = 0
+    best, ttp, progressed = best_overall(codes, t)
+    last = np.where(finite.any(axis=1), t[t.size - 1 - np.argmax(finite[:, ::-1], axis=1)] - t[0], np.nan)
+    index = pd.MultiIndex.from_product([volume[d].to_numpy() for d in volume.dims[:-1]], names=list(volume.dims[:-1]))
+    table = index.to_frame(index=False)
+    if has_arm:
+        table = table.rename(columns={arm_dim: "arm"})
+    table["best overall response"] = _CODES[best]
+    table["time to progression [day]"] = ttp
+    table["progressed"] = progressed
+    table["follow-up [day]"] = last
+    table.attrs = {"start [day]": float(start)}
+    return table

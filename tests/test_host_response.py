@@ -303,3 +303,16 @@ def test_reference_study_reproduces_the_host_facts():
     assert [c.id for c in checks] == ["V15", "V16", "V17", "V20"]
     for check in checks:
         assert check.passed, f"{check.id}: {check.values} (criterion: {check.criterion})"
+
+
+def test_neutropenia_itself_raises_gcsf_and_mobilises_myeloid_cells():
+    """With toxicity: quartino the G-CSF channel is Quartino's endogenous G-CSF, raised by neutropenia."""
+    model = ch.Model({"species": "human", "tumour": "absent", "growth": "none", **HOST, "toxicity": "quartino",
+                      "drugs": {"docetaxel": {"pk": "three_compartment", "myelosuppression": "linear"}}})
+    assert "G-CSF signal [-]" not in model.state_names and "Plasma G-CSF [pg/mL]" in model.state_names
+    ds = ch.simulate(model, "docetaxel 100 mg/m2 iv over 1 h on day 0",
+                     {"Body surface area [m2]": 1.8, "Body weight [kg]": 70}, np.arange(0.0, 21.0, 0.25))
+    nadir = int(np.argmin(ds["Circulating neutrophils [1e9/L]"].values[0]))
+    peak = int(np.argmax(ds["G-CSF [-]"].values[0]))
+    assert float(ds["G-CSF [-]"][0, peak]) > 3 and abs(peak - nadir) <= 8  # G-CSF peaks with the nadir (±2 days)
+    assert float(ds["Circulating myeloid cells [-]"].max()) > 2

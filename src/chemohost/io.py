@@ -39,7 +39,10 @@ def check_writable(folder: str | Path) -> Path:
 
 
 def save_results(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` to NetCDF (HDF5 engine) with CF-style names; returns the path."""
+    """Write ``ds`` to NetCDF (HDF5 engine, gzip-compressed) with CF-style names; returns the path.
+
+    The file is written next to ``path`` and renamed into place, so an
+    interrupted write never leaves a truncated results file."""
     path = Path(path)
     check_writable(path.parent)
     rename, used = {}, set()
@@ -54,7 +57,9 @@ def save_results(ds: xr.Dataset, path: str | Path) -> Path:
     for old, new in rename.items():
         out[new].attrs["long_name"] = old
     tmp = path.with_name(path.name + ".partial")
-    out.to_netcdf(tmp, engine="h5netcdf")
+    # lossless gzip of the float arrays: trajectories compress several-fold
+    encoding = {name: {"zlib": True, "complevel": 4} for name, var in out.data_vars.items() if var.dtype.kind == "f"}
+    out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
     os.replace(tmp, path)
     return path
 

@@ -10,6 +10,7 @@ The Hahnfeldt tumour–vasculature model has no closed form; see
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -97,10 +98,7 @@ class ClosedFormLaw:
 
     # ---------------------------------------------------------------- declaration
     def _declared(self):
-        from ..core._mechanism import get_mechanism
-
-        cls = get_mechanism("growth", self.name)
-        return cls, {p.symbol: p for p in cls().parameters()}
+        return _declaration(self.name)
 
     @property
     def citations(self) -> tuple[str, ...]:
@@ -154,6 +152,15 @@ class ClosedFormLaw:
         cols = [params[:, i : i + 1] for i in range(params.shape[1])]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return np.broadcast_to(self.log_volume(tau, float(v0), *cols, **fixed), (params.shape[0], tau.shape[1]))
+
+
+@functools.cache
+def _declaration(name: str):
+    """The growth mechanism registered as ``name`` and its declared parameters by symbol."""
+    from ..core._mechanism import get_mechanism
+
+    cls = get_mechanism("growth", name)
+    return cls, {p.symbol: p for p in cls().parameters()}
 
 
 def _kw(symbol: str) -> str:

@@ -214,20 +214,22 @@ def simulate(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
-    for start in chunks:
-        sl = slice(start, min(n, start + chunk_size))
-        kernel.solve_batch(method)(
-            t0, times, y0[sl], matrix[sl],
-            np.ascontiguousarray(events.time[sl]), events.kind, events.index,
-            np.ascontiguousarray(events.value[sl]), events.scale,
-            float(rtol), float(atol), float(max_step), int(max_steps), sel, out[sl], status[sl], steps[sl],
-            64 * numba.get_num_threads(),
-        )
+    try:
+        for start in chunks:
+            sl = slice(start, min(n, start + chunk_size))
+            kernel.solve_batch(method)(
+                t0, times, y0[sl], matrix[sl],
+                np.ascontiguousarray(events.time[sl]), events.kind, events.index,
+                np.ascontiguousarray(events.value[sl]), events.scale,
+                float(rtol), float(atol), float(max_step), int(max_steps), sel, out[sl], status[sl], steps[sl],
+                64 * numba.get_num_threads(),
+            )
+            if bar is not None:
+                bar.update(sl.stop - sl.start)
+    finally:
         if bar is not None:
-            bar.update(sl.stop - sl.start)
-    if bar is not None:
-        bar.close()
-    numba.set_num_threads(previous_threads)
+            bar.close()
+        numba.set_num_threads(previous_threads)
     failed = int(np.count_nonzero(status))
     if failed == n:
         raise SimulationError(

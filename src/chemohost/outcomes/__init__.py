@@ -14,8 +14,8 @@ PDX encyclopedia); the cohort tables take the study's saved times and a
 ``start`` day. Volumes are in mm³, diameters in mm.
 
 - :func:`mrecist`, :func:`mrecist_table` — mRECIST for mice (Gao et al. 2015; bhklab/Xeva rule).
-- :func:`recist`, :func:`recist_table` — RECIST 1.1 target-lesion response from diameters or sphere-equivalent volumes,
-  best overall response and time to progression (Eisenhauer et al. 2009).
+- :func:`recist`, :func:`recist_table` — RECIST 1.1 target-lesion response from diameters or
+  sphere-equivalent volumes, best overall response and time to progression (Eisenhauer et al. 2009).
 - :func:`tumour_growth_inhibition`, :func:`t_over_c`, :func:`tumour_growth_delay` — on median volumes of two groups.
 - :func:`time_to_endpoint` — per-animal time to a volume endpoint as a duration/event pair.
 - :func:`pdxe_mrecist`, :func:`pdxe_mrecist_counts` — the rule applied to the PDXE raw volumes (VALIDATION V13).

@@ -155,7 +155,7 @@ def time_to_endpoint(volumes, times=None, threshold: float | None = None, *, int
         ok = event & (j > 0) & np.isfinite(v0)
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = (threshold - v0) / (v1 - v0)
-        when = np.where(ok, t[i] + frac * (t[j] - t[i]), when)
+            when = np.where(ok, t[i] + frac * (t[j] - t[i]), when)
     finite = np.isfinite(v)
     last = np.where(finite.any(axis=1), t[t.size - 1 - np.argmax(finite[:, ::-1], axis=1)], np.nan)
     when = np.where(event, when, np.nan)

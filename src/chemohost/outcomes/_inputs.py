@@ -70,7 +70,8 @@ def as_curves(values, times: np.ndarray, name: str = "volumes", *, unit: str = "
     negative = finite & (v < 0)
     if negative.any():
         idx = np.unravel_index(int(np.flatnonzero(negative)[0]), v.shape)
-        raise OutcomeError(f"{name}[{', '.join(map(str, idx))}] = {_fmt(v[idx])} is negative; {name} [{unit}] must be ≥ 0")
+        where = ", ".join(map(str, idx))
+        raise OutcomeError(f"{name}[{where}] = {_fmt(v[idx])} is negative; {name} [{unit}] must be ≥ 0")
     return v
 
 
@@ -120,7 +121,8 @@ def cohort_curves(results, variable: str = TUMOUR_VOLUME, arm_dim: str = "arm") 
     elif isinstance(results, xr.DataArray):
         da = results
     else:
-        raise OutcomeError(f"results must be an xarray Dataset or DataArray (a study result), got {type(results).__name__}")
+        raise OutcomeError("results must be an xarray Dataset or DataArray (a study result), "
+                           f"got {type(results).__name__}")
     has_arm = arm_dim in da.dims
     expected: Sequence[str] = (arm_dim, "patient", "time") if has_arm else ("patient", "time")
     if set(da.dims) != set(expected):

@@ -207,6 +207,6 @@ def mrecist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: 
         table = table.rename(columns={arm_dim: "arm"})
     table["BR [%]"] = br
     table["BAR [%]"] = bar
-    table["class"] = classify(br, bar)
+    table["class"] = pd.Series(classify(br, bar), index=table.index, dtype=object)
     table.attrs = {"start [day]": float(start), "min_time [day]": float(min_time), "citations": list(CITATIONS)}
     return table

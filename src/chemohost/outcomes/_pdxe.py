@@ -60,8 +60,9 @@ def read_pdxe_volumes(path) -> pd.DataFrame:
         bad = values.isna() | ~np.isfinite(values) | (values < 0)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise OutcomeError(f"{file}: column '{column}' line {row + 2} holds {data[column].iloc[row]!r}; "
-                               f"expected a number ≥ 0 [{unit}]")
+            raw = data[column].iloc[row]
+            held = "is blank" if pd.isna(raw) else f"holds {raw!r}"
+            raise OutcomeError(f"{file}: column '{column}' line {row + 2} {held}; expected a number ≥ 0 [{unit}]")
         data[column] = values.astype(float)
     for column in ("Tumor", "Arms", "ID"):
         if data[column].isna().any():
@@ -105,7 +106,7 @@ def pdxe_mrecist(path, *, min_time: float = MIN_TIME) -> pd.DataFrame:
     table["points"] = grouped.size().to_numpy()
     table["BR [%]"] = br
     table["BAR [%]"] = bar
-    table["class"] = classify(br, bar)
+    table["class"] = pd.Series(classify(br, bar), index=table.index, dtype=object)
     table.attrs = {"source": str(_file(path)), "min_time [day]": float(min_time), "citations": list(CITATIONS)}
     return table
 

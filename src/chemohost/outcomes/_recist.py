@@ -18,9 +18,12 @@ is PR whether given as a diameter or as a volume. The +5 mm absolute increase
 applies to diameters only. New lesions are not modelled here.
 
 The best overall response is the best assessment (CR > PR > SD > PD) up to
-and including the first PD, unconfirmed (no 4-week confirmation, no minimum
-SD duration). Time to progression is the time of the first PD minus the
-baseline time.
+and including the first PD, unconfirmed (no 4-week confirmation of CR/PR).
+An SD counts towards it only at least ``sd_min_duration`` days after baseline
+(RECIST: "in general not less than 6–8 weeks"; 0 by default): an earlier SD
+followed by PD gives PD, and with neither PD nor a qualifying response the
+best overall response is ``None`` (not evaluable). Time to progression is the
+time of the first PD minus the baseline time.
 """
 
 from __future__ import annotations
@@ -96,19 +99,28 @@ def assess(values: np.ndarray, kind: str, complete_below: float = 0.0) -> np.nda
     return codes
 
 
-def best_overall(codes: np.ndarray, times: np.ndarray):
+def best_overall(codes: np.ndarray, times: np.ndarray, sd_min_duration: float = 0.0):
     """Best overall response code (0 none), time to first PD [day from baseline] (NaN if none) and PD flag."""
     is_pd = codes == 4
     progressed = is_pd.any(axis=1)
     first = np.where(progressed, np.argmax(is_pd, axis=1), codes.shape[1])
-    before = (np.arange(codes.shape[1]) <= first[:, None]) & (codes > 0)
+    early_sd = (codes == 3) & (times - times[0] < sd_min_duration)
+    before = (np.arange(codes.shape[1]) <= first[:, None]) & (codes > 0) & ~early_sd
     best = np.where(before, codes, 99).min(axis=1)
     best[best == 99] = 0
     ttp = np.where(progressed, times[np.minimum(first, codes.shape[1] - 1)] - times[0], np.nan)
     return best, ttp, progressed
 
 
-def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float = 0.0) -> RecistResult:
+def _duration(sd_min_duration) -> float:
+    value = float(sd_min_duration)
+    if not value >= 0:
+        raise OutcomeError(f"sd_min_duration = {sd_min_duration} must be ≥ 0 [day]")
+    return value
+
+
+def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float = 0.0,
+           sd_min_duration: float = 0.0) -> RecistResult:
     """RECIST 1.1 response of one patient's target lesions.
 
     Parameters
@@ -125,6 +137,9 @@ def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float 
     complete_below:
         Value at or below which the lesions count as gone (CR) [mm or mm3];
         0 by default, e.g. a detection limit for simulated tumours.
+    sd_min_duration:
+        Days after baseline before which an SD does not count for the best
+        overall response (e.g. 42–56; 0 by default).
 
     Returns
     -------
@@ -142,7 +157,7 @@ def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float 
     if not x[0, 0] > 0:
         raise OutcomeError(f"sld_or_volume[0] = {x[0, 0]:g}: the baseline {kind} must be positive (measurable disease)")
     codes = assess(x, kind, complete_below)
-    best, ttp, progressed = best_overall(codes, t)
+    best, ttp, progressed = best_overall(codes, t, _duration(sd_min_duration))
     return RecistResult(
         responses=tuple(_CODES[codes[0]]),
         best_overall_response=_CODES[best[0]],
@@ -153,12 +168,18 @@ def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float 
 
 
 def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: str = "arm",
-                 variable: str = TUMOUR_VOLUME, complete_below: float = 0.0) -> pd.DataFrame:
+                 variable: str = TUMOUR_VOLUME, assessment_interval: float | None = None,
+                 complete_below: float = 0.0, sd_min_duration: float = 0.0) -> pd.DataFrame:
     """RECIST 1.1 (volume form) of every simulated patient, one row per (arm, patient).
 
-    Every saved time from the first one at or after ``start`` [day] is an
-    assessment; the first is the baseline. Patients whose solve failed are
-    assessed on the times before the failure.
+    Without ``assessment_interval`` every saved time from the first one at or
+    after ``start`` [day] is an assessment, the first being the baseline.
+    With it, the volumes are read (linearly interpolated) at ``start``,
+    ``start + assessment_interval``, ... up to the last saved time, as a
+    scan schedule would (e.g. every 42 or 56 days). Assessing every saved
+    time makes almost every growing tumour SD at the first assessment; use
+    ``sd_min_duration`` or a scan schedule for trial-like read-outs. Patients
+    whose solve failed are assessed on the times before the failure.
 
     Returns
     -------
@@ -168,11 +189,19 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
         ``follow-up [day]`` (baseline to the last finite volume).
     """
     volume, has_arm = cohort_curves(results, variable, arm_dim)
+    if assessment_interval is not None:
+        step = float(assessment_interval)
+        last = float(volume["time"][-1])
+        if not step > 0 or not float(volume["time"][0]) <= float(start) <= last:
+            raise OutcomeError(f"assessment_interval = {assessment_interval} must be > 0 [day] and start = {start} "
+                               f"within the saved times [{float(volume['time'][0]):g}, {last:g}]")
+        volume = volume.interp(time=np.arange(float(start), last + 1e-9, step))
     t, v = treatment_window(volume, start)
     flat = v.reshape(-1, t.size)
     finite = np.isfinite(flat)
     if (finite & (flat < 0)).any():
-        raise OutcomeError(f"{volume.name}: negative volumes after start; volumes must be ≥ 0 (tighten the solver tolerances)")
+        raise OutcomeError(f"{volume.name}: negative volumes after start; volumes must be ≥ 0 "
+                           "(tighten the solver tolerances)")
     if (flat[:, 0] <= 0).any():
         raise OutcomeError(f"{volume.name}: a patient has volume 0 at the baseline (day {float(start):g}); "
                            "RECIST needs measurable disease at baseline")
@@ -180,13 +209,13 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
     filled = pd.DataFrame(flat).ffill(axis=1).to_numpy()
     codes = assess(filled, "volume", complete_below)
     codes[~finite] = 0
-    best, ttp, progressed = best_overall(codes, t)
+    best, ttp, progressed = best_overall(codes, t, _duration(sd_min_duration))
     last = np.where(finite.any(axis=1), t[t.size - 1 - np.argmax(finite[:, ::-1], axis=1)] - t[0], np.nan)
     index = pd.MultiIndex.from_product([volume[d].to_numpy() for d in volume.dims[:-1]], names=list(volume.dims[:-1]))
     table = index.to_frame(index=False)
     if has_arm:
         table = table.rename(columns={arm_dim: "arm"})
-    table["best overall response"] = _CODES[best]
+    table["best overall response"] = pd.Series(_CODES[best], index=table.index, dtype=object)
     table["time to progression [day]"] = ttp
     table["progressed"] = progressed
     table["follow-up [day]"] = last

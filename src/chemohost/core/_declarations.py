@@ -42,8 +42,23 @@ def Q(name: str) -> sympy.Symbol:
 TIME = Q("Time [day]")
 
 
+class _Named:
+    """A quantity named by a sentence that ends with its unit in brackets."""
+
+    name: str
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.name)
+
+    @property
+    def sym(self) -> sympy.Symbol:
+        """The placeholder symbol equations use for this quantity."""
+        return Q(self.name)
+
+
 @dataclass(frozen=True)
-class Parameter:
+class Parameter(_Named):
     """A declared model parameter.
 
     Parameters
@@ -93,14 +108,6 @@ class Parameter:
             raise ValueError(f"parameter '{self.name}': default {self.default} outside bounds {self.bounds}")
 
     @property
-    def unit(self) -> str:
-        return unit_of(self.name)
-
-    @property
-    def sym(self) -> sympy.Symbol:
-        return Q(self.name)
-
-    @property
     def is_placeholder(self) -> bool:
         """True for values nobody has verified (tags ``U`` and ``proposed``)."""
         return self.tag in ("U", "proposed")
@@ -118,7 +125,7 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class State:
+class State(_Named):
     """A declared state variable.
 
     ``initial`` is an expression in parameter symbols (or a number) giving the
@@ -135,17 +142,9 @@ class State:
         unit_of(self.name)
         object.__setattr__(self, "initial", sympy.sympify(self.initial))
 
-    @property
-    def unit(self) -> str:
-        return unit_of(self.name)
-
-    @property
-    def sym(self) -> sympy.Symbol:
-        return Q(self.name)
-
 
 @dataclass(frozen=True)
-class Input:
+class Input(_Named):
     """A piecewise-constant input rate set by dosing events (infusions, continuous dosing).
 
     The engine holds inputs constant between events, so rate laws never test the
@@ -159,10 +158,6 @@ class Input:
 
     def __post_init__(self) -> None:
         unit_of(self.name)
-
-    @property
-    def sym(self) -> sympy.Symbol:
-        return Q(self.name)
 
 
 @dataclass(frozen=True)

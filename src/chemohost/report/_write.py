@@ -254,8 +254,8 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
             neutrophils.to_csv(out / "neutrophils.csv")
         host = _host_context(results, plan, profile, neutrophils, profiles, colours)
         host["checks"] = reference_checks(results)
-        times = plan.config.profile_times
-        host["custom_times"] = ", ".join(f"{label}: day {day:g}" for label, day in times.items()) if times else ""
+        custom = plan.config.profile_times or {}
+        host["custom_times"] = ", ".join(f"{label}: day {day:g}" for label, day in custom.items())
     has_tumour = TUMOUR_VOLUME in results.data_vars
     citations = list(dict.fromkeys(json.loads(results.attrs.get("citations", "[]"))))
     numbers = {key: i for i, key in enumerate(citations, start=1)}

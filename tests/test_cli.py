@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -126,3 +127,10 @@ def test_run_small_study_end_to_end(tmp_path, monkeypatch, capsys):
     final = ds["Tumour volume [mm3]"].isel(time=-1).median("patient")
     assert float(final.sel(arm="paclitaxel")) < float(final.sel(arm="vehicle"))
     assert ds.attrs["seed"] == 3
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.yaml")))
+def test_every_example_study_is_valid(monkeypatch, capsys, example):
+    path = Path(__file__).resolve().parents[1] / "examples" / example
+    code, out, err = run_cli(monkeypatch, capsys, "check", path)
+    assert code in (0, None) and "valid" in out, err

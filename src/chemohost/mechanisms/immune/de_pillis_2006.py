@@ -17,12 +17,6 @@ CHEMOTHERAPY_LEVEL = "de Pillis chemotherapy level [-]"
 CD8_KILL = "CD8+ T-cell kill rate [1/day]"
 SUPPRESSION = "Immune suppression factor [-]"
 IMMUNE_KILL_HAZARD = "Immune kill hazard [1/day]"
-"""Summand: relative excess of circulating myeloid (suppressor) cells over their resting level (0 at rest).
-
-This mechanism contributes its baseline S_0 (0 by default); a host-cell
-mechanism adds (M_c − 1) from ``"Circulating myeloid cells [-]"``.
-TODO(lead): move to ``mechanisms/_shared.py`` beside ``MYELOID``.
-"""
 
 SETS = ("dePillis2006Patient9",)
 SETTINGS = {"tumour_drug_kill": False}

@@ -4,14 +4,12 @@ import sympy
 
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import effector
+from .._shared import EXOGENOUS_GCSF, effector
 from ._base import (BASELINE, MEAN_TRANSIT_TIME, MYELOSUPPRESSION, NEUTROPHILS, PROGENITORS, PROLIFERATION,
                     QUARTINO_SETS, SYMBOLS, transit)
 
 N_TRANSIT = 4
 GCSF = "Plasma G-CSF [pg/mL]"
-EXOGENOUS_GCSF = "Exogenous G-CSF [-]"
-"""Summand: G-CSF given as a drug, relative to the endogenous baseline (``host_action: gcsf_support``; 0 without)."""
 
 
 @register_mechanism

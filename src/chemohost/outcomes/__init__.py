@@ -18,6 +18,8 @@ PDX encyclopedia); the cohort tables take the study's saved times and a
   sphere-equivalent volumes, best overall response and time to progression (Eisenhauer et al. 2009).
 - :func:`tumour_growth_inhibition`, :func:`t_over_c`, :func:`tumour_growth_delay` — on median volumes of two groups.
 - :func:`time_to_endpoint` — per-animal time to a volume endpoint as a duration/event pair.
+- :func:`kaplan_meier`, :func:`median_survival`, :func:`logrank`, :func:`cox_hazard_ratios` — survival
+  read-outs of a :func:`time_to_endpoint` table (lifelines).
 - :func:`pdxe_mrecist`, :func:`pdxe_mrecist_counts` — the rule applied to the PDXE raw volumes (VALIDATION V13).
 
 Every bad input raises :class:`OutcomeError` (a :class:`chemohost.ChemohostError`) with a one-line message.
@@ -41,8 +43,14 @@ from ._recist import RECIST_CLASSES as RECIST_CLASSES
 from ._recist import RecistResult as RecistResult
 from ._recist import recist as recist
 from ._recist import recist_table as recist_table
+from ._survival import LogrankResult as LogrankResult
+from ._survival import cox_hazard_ratios as cox_hazard_ratios
+from ._survival import kaplan_meier as kaplan_meier
+from ._survival import logrank as logrank
+from ._survival import median_survival as median_survival
 
 __all__ = [
+    "LogrankResult",
     "MIN_TIME",
     "MRECIST_CLASSES",
     "MRecistResult",
@@ -50,6 +58,10 @@ __all__ = [
     "PDXE_FILE",
     "RECIST_CLASSES",
     "RecistResult",
+    "cox_hazard_ratios",
+    "kaplan_meier",
+    "logrank",
+    "median_survival",
     "mrecist",
     "mrecist_table",
     "pdxe_mrecist",

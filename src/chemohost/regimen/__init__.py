@@ -59,3 +59,10 @@ from ._errors import RegimenError as RegimenError
 from ._objects import AgentSchedule as AgentSchedule
 from ._objects import DoseEvent as DoseEvent
 from ._regimen import Regimen as Regimen
+from ._families import FAMILIES as FAMILIES
+from ._families import dose_dense as dose_dense
+from ._families import equal_cumulative_dose as equal_cumulative_dose
+from ._families import metronomic as metronomic
+from ._families import metronomic_daily as metronomic_daily
+from ._families import mtd as mtd
+from ._families import weekly as weekly

@@ -1,0 +1,252 @@
+"""Survival read-outs of time-to-event tables: Kaplan–Meier curves, log-rank test and Cox hazard ratios.
+
+Each function takes the table of :func:`time_to_endpoint` — one row per
+animal with ``duration [day]`` (event or censoring time) and ``event``
+(whether the endpoint was reached) — plus a group label (``arm`` by default),
+given as a column or as an index level (the ``(arm, patient)`` index of a
+cohort). Rows without follow-up (``duration [day]`` NaN: a failed solve from the
+start) are left out. The fits use lifelines (Davidson-Pilon 2019, JOSS 4:1317),
+imported when a function is called::
+
+    table = time_to_endpoint(results["Tumour volume [mm3]"], threshold=1500)
+    curves = kaplan_meier(table)                       # survival per arm
+    curves.attrs["median survival [day]"]              # {arm: median}
+    logrank(table, "vehicle", "paclitaxel").p
+    cox_hazard_ratios(table, reference_arm="vehicle")  # HR [95% CI] per arm
+
+Kaplan–Meier: S(t) = Π_{t_i ≤ t} (1 − d_i / n_i), with d_i events and n_i
+animals at risk at t_i; the median is the first t with S(t) ≤ 0.5 (inf if not
+reached). Cox: h(t | arm) = h_0(t)·exp(β_arm), and the hazard ratio of an arm
+against the reference is exp(β_arm).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._errors import unknown
+from ._inputs import OutcomeError
+
+__all__ = ["LogrankResult", "cox_hazard_ratios", "kaplan_meier", "logrank", "median_survival"]
+
+DURATION = "duration [day]"
+EVENT = "event"
+
+
+def _lifelines(module: str = "lifelines"):
+    """Import lifelines (or one of its modules) or raise a one-line :class:`OutcomeError`."""
+    try:
+        import importlib
+
+        return importlib.import_module(module)
+    except ImportError:
+        raise OutcomeError(
+            "survival analysis needs lifelines; install it with 'pip install lifelines' (>= 0.27)"
+        ) from None
+
+
+def _survival_table(table, group: str | None) -> pd.DataFrame:
+    """The columns ``group`` (if any), ``duration [day]`` and ``event`` of a time-to-endpoint table, checked."""
+    if not isinstance(table, pd.DataFrame):
+        raise OutcomeError(
+            f"table must be a pandas DataFrame from time_to_endpoint (columns '{DURATION}', '{EVENT}'), "
+            f"got {type(table).__name__}"
+        )
+    if group is not None and group not in table.columns and group in (table.index.names or []):
+        table = table.reset_index(level=group)
+    needed = [DURATION, EVENT] + ([group] if group is not None else [])
+    missing = [name for name in needed if name not in table.columns]
+    if missing:
+        have = [str(c) for c in table.columns] + [str(n) for n in table.index.names if n is not None]
+        raise OutcomeError(
+            f"table has no column {missing[0]!r}; expected columns {needed} as from time_to_endpoint "
+            f"(with the group as a column or index level), got {have}"
+        )
+    try:
+        duration = pd.to_numeric(table[DURATION], errors="raise").astype(float)
+    except (TypeError, ValueError):
+        raise OutcomeError(f"table['{DURATION}'] must be numbers of days") from None
+    keep = duration.notna().to_numpy()
+    duration = duration[keep]
+    bad = ~np.isfinite(duration.to_numpy()) | (duration.to_numpy() < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise OutcomeError(
+            f"table['{DURATION}'] at row {duration.index[i]!r} = {duration.iloc[i]} is not a finite time ≥ 0 [day]"
+        )
+    raw = table[EVENT][keep]
+    values = set(pd.unique(raw.to_numpy()))
+    if raw.isna().any() or not values <= {True, False, 0, 1}:
+        raise OutcomeError(
+            f"table['{EVENT}'] must be True/False (or 1/0), got values {sorted(map(repr, values))[:5]}"
+        )
+    out = pd.DataFrame({DURATION: duration.to_numpy(), EVENT: raw.astype(bool).to_numpy()})
+    if group is not None:
+        out[group] = table[group][keep].to_numpy()
+    if out.empty:
+        raise OutcomeError("table has no animal with a follow-up time; nothing to analyse")
+    return out
+
+
+def _groups(data: pd.DataFrame, group: str | None) -> dict[object, pd.DataFrame]:
+    if group is None:
+        return {"all": data}
+    return {label: rows for label, rows in data.groupby(group, sort=False, observed=True)}
+
+
+def _select(data: pd.DataFrame, group: str, label: object) -> pd.DataFrame:
+    rows = data[data[group] == label]
+    if rows.empty:
+        raise OutcomeError(unknown(group, str(label), map(str, pd.unique(data[group]))))
+    return rows
+
+
+def kaplan_meier(table, group: str | None = "arm", *, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan–Meier survival curve per group, with confidence band and median survival.
+
+    Parameters
+    ----------
+    table:
+        A :func:`time_to_endpoint` table: ``duration [day]``, ``event`` and the
+        ``group`` column or index level.
+    group:
+        The column (or index level) that labels the groups; ``None`` for one
+        curve over all rows (labelled ``"all"``).
+    alpha:
+        1 − confidence level of the pointwise band (exponential Greenwood, as lifelines).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy curves, one row per group and event/censoring time (starting at
+        time 0): columns ``group`` (``"group"`` when ``group`` is None),
+        ``time [day]``, ``survival``, ``survival lower``, ``survival upper``,
+        ``at risk``, ``events``. ``attrs["median survival [day]"]`` maps each
+        group to its median survival time [day] (inf when S never falls to 0.5).
+    """
+    lifelines = _lifelines()
+    data = _survival_table(table, group)
+    frames, medians = [], {}
+    for label, rows in _groups(data, group).items():
+        fitter = lifelines.KaplanMeierFitter(alpha=alpha)
+        fitter.fit(rows[DURATION], rows[EVENT], label="S")
+        band = fitter.confidence_interval_survival_function_
+        events = fitter.event_table.reindex(fitter.survival_function_.index)
+        frames.append(
+            pd.DataFrame(
+                {
+                    group or "group": label,
+                    "time [day]": fitter.survival_function_.index.to_numpy(dtype=float),
+                    "survival": fitter.survival_function_["S"].to_numpy(),
+                    "survival lower": band.iloc[:, 0].to_numpy(),
+                    "survival upper": band.iloc[:, 1].to_numpy(),
+                    "at risk": events["at_risk"].to_numpy(),
+                    "events": events["observed"].to_numpy(),
+                }
+            )
+        )
+        medians[label] = float(fitter.median_survival_time_)
+    curves = pd.concat(frames, ignore_index=True)
+    curves.attrs = {"median survival [day]": medians, "alpha": alpha}
+    return curves
+
+
+def median_survival(table, group: str | None = "arm") -> pd.Series:
+    """Kaplan–Meier median survival time [day] per group (inf when not reached), as a Series."""
+    medians = kaplan_meier(table, group).attrs["median survival [day]"]
+    return pd.Series(medians, name="median survival [day]").rename_axis(group or "group")
+
+
+class LogrankResult(NamedTuple):
+    """Log-rank test of two groups: the χ² statistic (1 degree of freedom) and its p-value."""
+
+    statistic: float
+    p: float
+
+
+def logrank(table, a: object, b: object, group: str = "arm") -> LogrankResult:
+    """Log-rank test that groups ``a`` and ``b`` of ``table`` share one survival function.
+
+    Parameters
+    ----------
+    table:
+        A :func:`time_to_endpoint` table with a ``group`` column or index level.
+    a, b:
+        The two group labels to compare (e.g. ``"vehicle"``, ``"paclitaxel"``).
+    group:
+        The column (or index level) holding the labels.
+
+    Returns
+    -------
+    LogrankResult
+        ``(statistic, p)`` from ``lifelines.statistics.logrank_test``.
+    """
+    statistics = _lifelines("lifelines.statistics")
+    data = _survival_table(table, group)
+    if a == b:
+        raise OutcomeError(f"logrank compares two different groups, got a = b = {a!r}")
+    first, second = _select(data, group, a), _select(data, group, b)
+    result = statistics.logrank_test(first[DURATION], second[DURATION], first[EVENT], second[EVENT])
+    return LogrankResult(float(result.test_statistic), float(result.p_value))
+
+
+def cox_hazard_ratios(table, reference_arm: object, group: str = "arm", *, alpha: float = 0.05) -> pd.DataFrame:
+    """Hazard ratio of each group against ``reference_arm`` from a Cox proportional-hazards fit.
+
+    The model is h(t | group) = h_0(t)·exp(Σ_k β_k·[group = k]) with one
+    indicator per non-reference group (Breslow ties, as in lifelines); the
+    hazard ratio of group k is exp(β_k) — below 1 means a lower event rate
+    (slower progression) than the reference.
+
+    Parameters
+    ----------
+    table:
+        A :func:`time_to_endpoint` table with a ``group`` column or index level.
+    reference_arm:
+        The group every other group is compared with (e.g. ``"vehicle"``).
+    group:
+        The column (or index level) holding the labels.
+    alpha:
+        1 − confidence level of the interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by group (reference left out): ``hazard ratio``, ``lower 95% CI``,
+        ``upper 95% CI`` (the level follows ``alpha``) and ``p`` (Wald test of HR = 1).
+    """
+    lifelines = _lifelines()
+    data = _survival_table(table, group)
+    _select(data, group, reference_arm)
+    others = [label for label in pd.unique(data[group]) if label != reference_arm]
+    if not others:
+        raise OutcomeError(f"table has only the reference {group} {reference_arm!r}; add at least one other group")
+    design = pd.DataFrame({DURATION: data[DURATION], EVENT: data[EVENT].astype(int)})
+    names = {f"group_{i}": label for i, label in enumerate(others)}
+    for name, label in names.items():
+        design[name] = (data[group] == label).astype(float)
+    exceptions = _lifelines("lifelines.exceptions")
+    fitter = lifelines.CoxPHFitter(alpha=alpha)
+    try:
+        fitter.fit(design, duration_col=DURATION, event_col=EVENT)
+    except exceptions.ConvergenceError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OutcomeError(
+            f"Cox fit did not converge ({first}); check that every {group} has events"
+        ) from None
+    summary = fitter.summary
+    level = f"{100 * (1 - alpha):g}%"
+    out = pd.DataFrame(
+        {
+            "hazard ratio": summary["exp(coef)"].to_numpy(),
+            f"lower {level} CI": summary[f"exp(coef) lower {level}"].to_numpy(),
+            f"upper {level} CI": summary[f"exp(coef) upper {level}"].to_numpy(),
+            "p": summary["p"].to_numpy(),
+        },
+        index=pd.Index([names[name] for name in summary.index], name=group),
+    )
+    out.attrs = {"reference": reference_arm, "alpha": alpha}
+    return out

@@ -1,0 +1,139 @@
+"""Survival read-outs: Kaplan–Meier, log-rank and Cox hazard ratios on time-to-endpoint tables."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+pytest.importorskip("lifelines")
+
+from chemohost import ChemohostError  # noqa: E402
+from chemohost.outcomes import (  # noqa: E402
+    OutcomeError,
+    cox_hazard_ratios,
+    kaplan_meier,
+    logrank,
+    median_survival,
+    time_to_endpoint,
+)
+
+
+def exponential_table(rates: dict[str, float], n: int, seed: int, follow_up: float = np.inf) -> pd.DataFrame:
+    """Event times ~ Exp(rate [1/day]) per arm, censored at ``follow_up`` [day], as time_to_endpoint lays them out."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for arm, rate in rates.items():
+        t = rng.exponential(1.0 / rate, n)
+        event = t < follow_up
+        duration = np.minimum(t, follow_up)
+        frames.append(pd.DataFrame({
+            "arm": arm, "patient": np.arange(n), "time [day]": np.where(event, duration, np.nan),
+            "duration [day]": duration, "event": event,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_km_median_exponential():
+    rate = 0.1
+    table = exponential_table({"vehicle": rate}, n=1000, seed=1, follow_up=40.0)
+    curves = kaplan_meier(table)
+    assert list(curves.columns) == [
+        "arm", "time [day]", "survival", "survival lower", "survival upper", "at risk", "events"
+    ]
+    median = curves.attrs["median survival [day]"]["vehicle"]
+    assert median == pytest.approx(np.log(2) / rate, rel=0.08)
+    s = curves["survival"].to_numpy()
+    assert s[0] == 1.0 and np.all(np.diff(s) <= 0)
+    assert np.all(curves["survival lower"] <= s + 1e-12) and np.all(s <= curves["survival upper"] + 1e-12)
+    assert median_survival(table)["vehicle"] == median
+
+
+def test_km_median_not_reached_is_inf_and_single_group():
+    table = exponential_table({"a": 0.01}, n=200, seed=2, follow_up=10.0)
+    assert kaplan_meier(table).attrs["median survival [day]"]["a"] == np.inf
+    curves = kaplan_meier(table.drop(columns="arm"), group=None)
+    assert set(curves["group"]) == {"all"}
+
+
+def test_logrank_different_and_identical():
+    different = exponential_table({"vehicle": 0.2, "treated": 0.05}, n=100, seed=3)
+    statistic, p = logrank(different, "vehicle", "treated")
+    assert statistic > 20 and p < 1e-6
+    same = exponential_table({"a": 0.1}, n=400, seed=4)
+    same["arm"] = np.where(np.arange(len(same)) % 2 == 0, "a", "b")
+    assert logrank(same, "a", "b").p > 0.05
+
+
+def test_cox_recovers_hazard_ratio():
+    table = exponential_table({"vehicle": 0.1, "worse": 0.2, "better": 0.05}, n=2000, seed=5, follow_up=30.0)
+    hr = cox_hazard_ratios(table, reference_arm="vehicle")
+    assert list(hr.index) == ["worse", "better"]
+    assert list(hr.columns) == ["hazard ratio", "lower 95% CI", "upper 95% CI", "p"]
+    assert hr.loc["worse", "hazard ratio"] == pytest.approx(2.0, rel=0.2)
+    assert hr.loc["better", "hazard ratio"] == pytest.approx(0.5, rel=0.2)
+    assert (hr["lower 95% CI"] < hr["hazard ratio"]).all() and (hr["hazard ratio"] < hr["upper 95% CI"]).all()
+    assert hr.loc["worse", "lower 95% CI"] < 2.0 < hr.loc["worse", "upper 95% CI"]
+
+
+def test_time_to_endpoint_cohort_index():
+    """A (arm, patient)-indexed time_to_endpoint table: the arm is read from the index level."""
+    t = np.arange(0.0, 61.0)
+    growth = np.array([[0.10, 0.11, 0.12, 0.09], [0.04, 0.05, 0.035, 0.045]])  # [1/day]
+    volume = xr.DataArray(100 * np.exp(growth[:, :, None] * t), dims=("arm", "patient", "time"),
+                          coords={"arm": ["vehicle", "treated"], "patient": range(4), "time": t})
+    table = time_to_endpoint(volume, threshold=1500)
+    medians = median_survival(table)
+    assert medians["vehicle"] < medians["treated"]
+    assert logrank(table, "vehicle", "treated").p < 0.05
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert message and "\n" not in message
+    return message
+
+
+def test_missing_column_one_line_error():
+    table = exponential_table({"a": 0.1, "b": 0.2}, n=20, seed=6)
+    with pytest.raises(OutcomeError) as error:
+        kaplan_meier(table.drop(columns="event"))
+    assert "'event'" in one_line(error)
+    with pytest.raises(OutcomeError) as error:
+        cox_hazard_ratios(table.drop(columns="arm"), "a")
+    assert "'arm'" in one_line(error)
+    with pytest.raises(OutcomeError) as error:
+        logrank(table.rename(columns={"duration [day]": "duration"}), "a", "b")
+    assert "'duration [day]'" in one_line(error)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda t: logrank(t, "a", "c"), "unknown arm 'c'"),
+        (lambda t: logrank(t, "a", "a"), "two different groups"),
+        (lambda t: cox_hazard_ratios(t, "z"), "unknown arm 'z'"),
+        (lambda t: cox_hazard_ratios(t[t["arm"] == "a"], "a"), "only the reference"),
+        (lambda t: kaplan_meier(t.assign(event=2)), "True/False"),
+        (lambda t: kaplan_meier(t.assign(**{"duration [day]": -1.0})), "finite time"),
+        (lambda t: kaplan_meier(t.to_numpy()), "DataFrame"),
+    ],
+)
+def test_bad_input_one_line_error(call, match):
+    table = exponential_table({"a": 0.1, "b": 0.2}, n=20, seed=7)
+    with pytest.raises(OutcomeError) as error:
+        call(table)
+    assert match in one_line(error)
+
+
+def test_missing_lifelines(monkeypatch):
+    for name in ("lifelines", "lifelines.statistics"):
+        monkeypatch.setitem(sys.modules, name, None)
+    table = exponential_table({"a": 0.1, "b": 0.2}, n=20, seed=8)
+    for call in (lambda: kaplan_meier(table), lambda: logrank(table, "a", "b"), lambda: cox_hazard_ratios(table, "a")):
+        with pytest.raises(ChemohostError) as error:
+            call()
+        assert "pip install lifelines" in one_line(error)

@@ -15,7 +15,6 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
@@ -204,7 +203,6 @@ def _lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@lru_cache(maxsize=64)
 def _compile(fingerprint: str, source: str, initial_source: str) -> Kernel:
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -219,6 +217,14 @@ def _compile(fingerprint: str, source: str, initial_source: str) -> Kernel:
     return Kernel(kernel, _load(initial_path, name + "_initial"), fingerprint)
 
 
+_KERNELS: dict[str, Kernel] = {}
+"""Kernels loaded in this process, by model fingerprint (the resolved equations)."""
+
+
 def compile_model(model: Model) -> Kernel:
-    """The compiled kernel of ``model`` (generated once per set of equations and cached on disk)."""
-    return _compile(model.fingerprint, generate_source(model), generate_initial_source(model))
+    """The compiled kernel of ``model``: generated and compiled once per set of equations, cached on disk,
+    and kept per process so repeated simulations of the same model skip code generation."""
+    fingerprint = model.fingerprint
+    if fingerprint not in _KERNELS:
+        _KERNELS[fingerprint] = _compile(fingerprint, generate_source(model), generate_initial_source(model))
+    return _KERNELS[fingerprint]

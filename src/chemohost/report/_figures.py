@@ -73,6 +73,18 @@ def _mark_doses(ax, plan: StudyPlan, arm: str, colour: str) -> None:
             ax.plot(event.time, y, marker="^", ms=7, color=colour, transform=transform, clip_on=False)
 
 
+def _band_panel(ax, time, values: xr.DataArray, arm: str, colours: dict[str, str], control: str | None,
+                control_lw: float) -> None:
+    """One arm's median and 5–95% band over patients, with the control arm's median dashed."""
+    v = values.sel(arm=arm)
+    lo, hi = v.quantile([0.05, 0.95], "patient").to_numpy()
+    ax.fill_between(time, lo, hi, color=colours[arm], alpha=0.22, lw=0, label="5–95% of patients")
+    ax.plot(time, v.median("patient"), color=colours[arm], lw=2, label="median")
+    if control is not None and arm != control:
+        ax.plot(time, values.sel(arm=control).median("patient"), color=VEHICLE_COLOUR, lw=control_lw, ls="--",
+                label=f"median, {control}")
+
+
 def tumour_volume_panels(results: xr.Dataset, plan: StudyPlan) -> str:
     """One panel per arm: median tumour volume [mm3] with the 5th–95th percentile band over patients.
 
@@ -91,13 +103,7 @@ def tumour_volume_panels(results: xr.Dataset, plan: StudyPlan) -> str:
     fig = _figure(5.0 * ncols, 3.2 * nrows + 0.5)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for ax, arm in zip(axes, arms):
-        v = volume.sel(arm=arm)
-        lo, hi = v.quantile([0.05, 0.95], "patient").to_numpy()
-        ax.fill_between(time, lo, hi, color=colours[arm], alpha=0.22, lw=0, label="5–95% of patients")
-        ax.plot(time, v.median("patient"), color=colours[arm], lw=2, label="median")
-        if control is not None and arm != control:
-            ax.plot(time, volume.sel(arm=control).median("patient"), color=VEHICLE_COLOUR, lw=1.2, ls="--",
-                    label=f"median, {control}")
+        _band_panel(ax, time, volume, arm, colours, control, control_lw=1.2)
         if start is not None:
             ax.axvline(start, color="black", lw=0.8, ls=":")
         _mark_doses(ax, plan, arm, colours[arm])
@@ -327,13 +333,7 @@ def neutrophil_figure(results: xr.Dataset, plan: StudyPlan) -> str:
     fig, axes, ncols = _grid(len(arms), 4, 2.45, 2.05, 1)
     top = float(anc.quantile(0.95, "patient").max()) * 1.08
     for ax, arm in zip(axes, arms):
-        a = anc.sel(arm=arm)
-        lo, hi = a.quantile([0.05, 0.95], "patient").to_numpy()
-        ax.fill_between(time, lo, hi, color=colours[arm], alpha=0.22, lw=0, label="5–95% of patients")
-        ax.plot(time, a.median("patient"), color=colours[arm], lw=2, label="median")
-        if control is not None and arm != control:
-            ax.plot(time, anc.sel(arm=control).median("patient"), color=VEHICLE_COLOUR, lw=1.1, ls="--",
-                    label=f"median, {control}")
+        _band_panel(ax, time, anc, arm, colours, control, control_lw=1.1)
         for level, grade, style in ((GRADE3, "grade 3", "-."), (GRADE4, "grade 4", (0, (1, 1.5)))):
             ax.axhline(level, color="#b2182b", lw=0.9, ls=style, label=f"CTCAE {grade} (< {level:g})")
         if start is not None:

@@ -176,6 +176,16 @@ class DoseTarget:
     scale: str | None = None
 
 
+@dataclass(frozen=True)
+class TimedInput:
+    """A change of an input at a fixed time [day] that is part of the model itself (not of a regimen),
+    e.g. a time window opening. The engine applies it as an event, so the solver steps to it exactly."""
+
+    input: str
+    time: float
+    change: float
+
+
 @dataclass
 class Declaration:
     """Everything a mechanism contributes to a model (collected by :class:`Model`)."""
@@ -187,5 +197,6 @@ class Declaration:
     summands: dict[str, sympy.Expr] = field(default_factory=dict)
     rhs: dict[str, sympy.Expr] = field(default_factory=dict)
     dose_targets: dict[tuple[str, str], DoseTarget] = field(default_factory=dict)
+    timed_inputs: list[TimedInput] = field(default_factory=list)
     symbols: dict[str, str] = field(default_factory=dict)
     """LaTeX symbols of the variables and summands this mechanism defines."""

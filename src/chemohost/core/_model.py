@@ -24,7 +24,7 @@ from typing import Any
 import sympy
 
 from .._errors import OptionError, did_you_mean, unknown
-from ._declarations import TIME, Declaration, DoseTarget, Input, Parameter, State, unit_of
+from ._declarations import TIME, Declaration, DoseTarget, Input, Parameter, State, TimedInput, unit_of
 from ._mechanism import Mechanism, get_mechanism, mechanism_registry
 
 __all__ = ["Model", "DEFAULT_OPTIONS"]
@@ -196,6 +196,7 @@ class Model:
         summands: dict[str, list[sympy.Expr]] = {}
         rhs_terms: dict[str, list[sympy.Expr]] = {}
         self.dose_targets: dict[tuple[str, str], DoseTarget] = {}
+        self.timed_inputs: list[TimedInput] = []
         self.symbols: dict[str, str] = {TIME.name: "t"}
         self.owner: dict[str, Mechanism] = {}
         for mech in self.mechanisms:
@@ -223,6 +224,7 @@ class Model:
             for name, expr in decl.rhs.items():
                 rhs_terms.setdefault(name, []).append(sympy.sympify(expr))
             self.dose_targets.update(decl.dose_targets)
+            self.timed_inputs.extend(decl.timed_inputs)
             self.symbols.update(decl.symbols)
         for name, terms in summands.items():
             if name in definitions:
@@ -254,6 +256,9 @@ class Model:
             pool = states if target.kind == "state" else inputs
             if target.target not in pool:
                 raise OptionError(f"dose target '{target.target}' of {agent} {route} is not a model {target.kind}")
+        for timed in self.timed_inputs:
+            if timed.input not in inputs:
+                raise OptionError(f"timed change of '{timed.input}', which is not a model input")
         # keep only parameters the equations or initial values use
         used = set()
         for expr in [*self.rhs.values(), *self.variables.values(), *(s.initial for s in self.states)]:
@@ -288,6 +293,11 @@ class Model:
     @property
     def state_names(self) -> list[str]:
         return [s.name for s in self.states]
+
+    @property
+    def primary_states(self) -> list[str]:
+        """States of the primary tumour (tumour compartments and damage chain), which a resection removes."""
+        return [s.name for s in self.states if self.owner[s.name].family in ("tumour", "damage")]
 
     @property
     def parameter_names(self) -> list[str]:
@@ -336,6 +346,7 @@ class Model:
                 "inputs": self.input_names,
                 "rhs": [sympy.srepr(self.rhs[s.name]) for s in self.states],
                 "outputs": [(n, sympy.srepr(self.variables[n])) for n in self.output_names],
+                "timed_inputs": [(x.input, x.time, x.change) for x in self.timed_inputs],
             },
             sort_keys=True,
         )

@@ -60,6 +60,25 @@ class _Symbols:
         return sympy.sympify(expr).xreplace(self.map)
 
 
+class _KernelPrinter(PythonCodePrinter):
+    """Prints ``log`` as ``_log``, which is finite at 0 so that x·log(x) terms vanish with x
+    (a resected or absent tumour) instead of giving 0·(−∞) = NaN."""
+
+    def _print_log(self, expr):
+        return f"_log({self._print(expr.args[0])})"
+
+
+_LOG_SOURCE = """
+@njit(cache=True, error_model='numpy')
+def _log(x):
+    if x > 0.0:
+        return math.log(x)
+    if x == 0.0:
+        return -690.7755278982137  # log(1e-300): x*_log(x) is 0 at x = 0
+    return math.nan
+"""
+
+
 def _body(exprs: list[sympy.Expr], targets: list[str], printer, unpack, arrays: dict[str, str], indent="    "):
     """Code lines assigning ``exprs`` to ``targets`` with common subexpressions hoisted."""
     replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("c"), optimizations="basic")
@@ -82,7 +101,7 @@ def generate_source(model: Model) -> str:
     sym = _Symbols(model)
     n, m = len(model.states), len(model.inputs)
     rhs = [sym(model.rhs[s]) for s in model.state_names]
-    scalar = PythonCodePrinter({"fully_qualified_modules": True, "standard": "python3"})
+    scalar = _KernelPrinter({"fully_qualified_modules": True, "standard": "python3"})
     arrays = {"s": "y[{}]", "p": "p[{}]", "u": "u[{}]"}
     state_syms = [sym(sympy.Symbol(s, real=True)) for s in model.state_names]
     time = sym.map[TIME]
@@ -100,7 +119,7 @@ def generate_source(model: Model) -> str:
         f"NSTATE = {n}",
         f"NINPUT = {m}",
         f"NOBS = {n + len(model.output_names)}",
-        "",
+        _LOG_SOURCE,
         "",
         "@njit(cache=True, error_model='numpy')",
         "def rhs(t, y, p, u, dy):",
@@ -181,9 +200,9 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 _SIGNATURE = (
-    "(float64, float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], int64[::1], int64[::1], "
-    "float64[:, ::1], int64[::1], float64, float64, float64, int64, int64[::1], float64[:, :, ::1], int64[::1], "
-    "int64[::1], int64)"
+    "(float64, float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], int64[:, ::1], "
+    "int64[:, ::1], float64[:, ::1], int64[:, ::1], float64, float64, float64, int64, int64[::1], "
+    "float64[:, :, ::1], float64[:, ::1], float64[:, ::1], int64[::1], int64[::1], int64)"
 )
 
 

@@ -192,6 +192,6 @@ def _dose(y, u: np.ndarray, p: np.ndarray, events: EventTable, ev_t: np.ndarray,
         iev += 1
     if iev == first:
         return y, iev
-    jump = np.zeros(y.shape)
-    apply_doses(jump, u, p, events, range(first, iev))
-    return y + jnp.asarray(jump), iev
+    y = np.array(y)
+    apply_doses(y, u, p, events, range(first, iev))
+    return jnp.asarray(y), iev

@@ -280,17 +280,22 @@ def _record(t, y, p, sel, obs, row):
 
 @njit(cache=True)
 def _apply_events(i, t, iev, y, u, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale):
+    # kinds: 0 add to a state (bolus, inoculum), 1 add to an input rate (infusion edges,
+    # timed switches), 2 multiply a state (resection)
     n_ev = ev_t.shape[1]
     while iev < n_ev and ev_t[i, iev] <= t:
         value = ev_val[i, iev]
-        if ev_scale[iev] >= 0:
-            value *= p[ev_scale[iev]]
-        if ev_kind[iev] == 0:
-            y[ev_idx[iev]] += value
+        j = ev_idx[i, iev]
+        if ev_scale[i, iev] >= 0:
+            value *= p[ev_scale[i, iev]]
+        if ev_kind[i, iev] == 0:
+            y[j] += value
+        elif ev_kind[i, iev] == 1:
+            u[j] += value
+            if abs(u[j]) < 1e-12 * abs(value):
+                u[j] = 0.0
         else:
-            u[ev_idx[iev]] += value
-            if abs(u[ev_idx[iev]]) < 1e-12 * abs(value):
-                u[ev_idx[iev]] = 0.0
+            y[j] *= value
         iev += 1
     return iev
 
@@ -299,13 +304,12 @@ def _apply_events(i, t, iev, y, u, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale):
 
 
 @njit(cache=True)
-def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max,
-                      max_steps, sel, out, w, obs):
-    n = y0.shape[1]
+def _solve_one_METHOD(i, t0, t_out, y0, u0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max,
+                      max_steps, sel, out, y_end, u_end, w, obs):
     nt = t_out.shape[0]
     y = y0[i].copy()
     pi = p[i]
-    u = np.zeros(max(NINPUT, 1))
+    u = u0[i].copy()
     t = t0
     t_end = t_out[nt - 1]
     iev = 0
@@ -322,6 +326,8 @@ def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sca
             _record(t_out[iout], y, pi, sel, obs, out[i, iout])
             iout += 1
         if iout >= nt:
+            y_end[i] = y
+            u_end[i] = u
             return OK, total
         t_stop = t_end
         if iev < n_ev and ev_t[i, iev] < t_stop:
@@ -338,8 +344,8 @@ def _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_sca
 
 
 @njit(cache=True, parallel=True)
-def solve_batch_METHOD(t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max, max_steps,
-                       sel, out, status, steps, n_chunks):
+def solve_batch_METHOD(t0, t_out, y0, u0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale, rtol, atol, h_max, max_steps,
+                       sel, out, y_end, u_end, status, steps, n_chunks):
     n_patients = y0.shape[0]
     n = y0.shape[1]
     n_chunks = max(1, min(n_patients, n_chunks))
@@ -347,5 +353,6 @@ def solve_batch_METHOD(t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale
         w = np.empty((11, n))
         obs = np.empty(NOBS)
         for i in range(c * n_patients // n_chunks, (c + 1) * n_patients // n_chunks):
-            status[i], steps[i] = _solve_one_METHOD(i, t0, t_out, y0, p, ev_t, ev_kind, ev_idx, ev_val, ev_scale,
-                                                    rtol, atol, h_max, max_steps, sel, out, w, obs)
+            status[i], steps[i] = _solve_one_METHOD(i, t0, t_out, y0, u0, p, ev_t, ev_kind, ev_idx, ev_val,
+                                                    ev_scale, rtol, atol, h_max, max_steps, sel, out, y_end,
+                                                    u_end, w, obs)

@@ -27,32 +27,34 @@ import sympy
 
 from ..core import TIME, Model
 from ._codegen import _Symbols
-from ._events import EventTable
+from ._events import ADD_INPUT, ADD_STATE, EventTable
 from ._simulate import Batch, prepare_batch
 
 __all__ = ["apply_doses", "code_symbols", "lambdify_model", "simulate_scipy"]
 
 
 def apply_doses(y: np.ndarray, u: np.ndarray, p: np.ndarray, events: EventTable, columns: range) -> None:
-    """Apply the dosing events ``columns`` in place, in order.
+    """Apply the events ``columns`` in place, in order.
 
     ``y`` (states, ``(P, N)``), ``u`` (input rates [mg/day], ``(P, M)``) and ``p``
     (parameters, ``(P, K)``) hold the same patients as the rows of ``events``. A
     bolus adds its amount [mg] (times its scale parameter, e.g. a
     bioavailability) to a state; an infusion edge adds its rate change
     [mg/day] to an input, and a rate left within 1e-12 of that change is set to
-    exactly 0 (as the numba kernel does).
+    exactly 0 (as the numba kernel does); a resection multiplies a state.
     """
     for e in columns:
         value = events.value[:, e]
         if events.scale[e] >= 0:
             value = value * p[:, events.scale[e]]
         j = events.index[e]
-        if events.kind[e] == 0:
+        if events.kind[e] == ADD_STATE:
             y[:, j] += value
-        else:
+        elif events.kind[e] == ADD_INPUT:
             u[:, j] += value
             u[np.abs(u[:, j]) < 1e-12 * np.abs(value), j] = 0.0
+        else:
+            y[:, j] *= value
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,11 @@ class Batch:
     parameters: np.ndarray
     covariates: dict[str, np.ndarray]
     events: object
+    procedures: tuple = ()
 
 
-def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_patients=None, t0=None) -> Batch:
+def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_patients=None, t0=None,
+                  procedures=None) -> Batch:
     """Validate a simulation's inputs and build its batch (see :func:`simulate` for the arguments)."""
     times = np.asarray(times, dtype=float).ravel()
     if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
@@ -111,12 +113,15 @@ def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_p
         merged = dict(parameters or {})
     merged.update(covariates or {})
     matrix, cov = resolve_parameters(model, merged, n_patients)
-    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0])
+    from ..procedures import parse_procedures
+
+    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0],
+                          parse_procedures(procedures))
     first_event = float(events.time.min()) if events.time.size else 0.0
     t0 = min(0.0, float(times[0]), first_event) if t0 is None else float(t0)
     if times[0] < t0 or first_event < t0:
         raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
-    return Batch(regimen, times, t0, matrix, cov, events)
+    return Batch(regimen, times, t0, matrix, cov, events, parse_procedures(procedures))
 
 
 def simulate(
@@ -138,6 +143,8 @@ def simulate(
     progress: bool = False,
     save: Sequence[str] | None = None,
     attrs: Mapping[str, Any] | None = None,
+    procedures=None,
+    rules=None,
 ) -> xr.Dataset:
     """Integrate ``model`` for a batch of patients under ``regimen``.
 
@@ -172,6 +179,13 @@ def simulate(
         Number of threads (default: numba's, i.e. all cores).
     save:
         Names of the states and outputs to keep (default: all).
+    procedures:
+        Resections and inoculations (:mod:`chemohost.procedures`), as objects,
+        mappings or sentences such as ``"resection on day 21"``.
+    rules:
+        Dosing rules decided per patient at visits (:mod:`chemohost.rules`):
+        adaptive therapy, dose modulation, toxicity delays and reductions. With
+        rules the result also holds each dose's given time and amount factor.
 
     Returns
     -------
@@ -192,44 +206,40 @@ def simulate(
                 raise ChemohostError(unknown("output", name, observables))
     saved = [name for name in observables if save is None or name in set(save)]
     sel = np.array([observables.index(name) for name in saved], dtype=np.int64)
-    batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0)
+    batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0, procedures)
     regimen, times, t0, matrix, events = batch.regimen, batch.times, batch.t0, batch.parameters, batch.events
+    rules = tuple(rules or ())
     n = matrix.shape[0]
     kernel = compile_model(model)
-
-    import numba
-
-    previous_threads = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(threads)
     n_state = len(model.states)
-    out = np.empty((n, times.size, sel.size))
-    status = np.zeros(n, np.int64)
-    steps = np.zeros(n, np.int64)
     y0 = np.empty((n, n_state))
     kernel.initial(matrix, y0)
-    chunks = range(0, n, max(1, chunk_size))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    if rules:
+        from ._control import simulate_controlled
 
-        bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
-    try:
-        for start in chunks:
-            sl = slice(start, min(n, start + chunk_size))
-            kernel.solve_batch(method)(
-                t0, times, y0[sl], matrix[sl],
-                np.ascontiguousarray(events.time[sl]), events.kind, events.index,
-                np.ascontiguousarray(events.value[sl]), events.scale,
-                float(rtol), float(atol), float(max_step), int(max_steps), sel, out[sl], status[sl], steps[sl],
-                64 * numba.get_num_threads(),
-            )
+        out, status, steps, dose_log = simulate_controlled(
+            model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads)
+    else:
+        dose_log = None
+        out = np.empty((n, times.size, sel.size))
+        status = np.zeros(n, np.int64)
+        steps = np.zeros(n, np.int64)
+        chunks = range(0, n, max(1, chunk_size))
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
+        try:
+            for start in chunks:
+                sl = slice(start, min(n, start + chunk_size))
+                run_kernel(kernel, method, t0, times, y0[sl], None, matrix[sl], events.rows(sl), sel, out[sl],
+                           status[sl], steps[sl], rtol, atol, max_step, max_steps, threads)
+                if bar is not None:
+                    bar.update(sl.stop - sl.start)
+        finally:
             if bar is not None:
-                bar.update(sl.stop - sl.start)
-    finally:
-        if bar is not None:
-            bar.close()
-        numba.set_num_threads(previous_threads)
+                bar.close()
     failed = int(np.count_nonzero(status))
     if failed == n:
         raise SimulationError(
@@ -239,7 +249,40 @@ def simulate(
     if failed:
         warnings.warn(f"solver failed for {failed} of {n} patients; their outputs after the failure are NaN",
                       RuntimeWarning, stacklevel=2)
-    return _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs)
+    ds = _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs)
+    if batch.procedures:
+        ds.attrs["procedures"] = json.dumps([str(x) for x in batch.procedures])
+    if dose_log is not None:
+        ds = ds.merge(dose_log)
+        ds.attrs["rules"] = json.dumps([str(r) for r in rules])
+    return ds
+
+
+def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol,
+               max_step, max_steps, threads=None):
+    """One call of the compiled batch solver on patients ``y0`` (rows of ``params``) from ``t0``.
+
+    ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
+    and ``steps`` in place and returns the states and input rates at ``times[-1]``.
+    """
+    import numba
+
+    m, n_state = y0.shape
+    n_input = max(1, kernel.module.NINPUT)
+    u0 = np.zeros((m, n_input)) if u0 is None else np.ascontiguousarray(u0)
+    y_end, u_end = np.empty((m, n_state)), np.empty((m, n_input))
+    previous = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(threads)
+    try:
+        kernel.solve_batch(method)(
+            float(t0), times, np.ascontiguousarray(y0), u0, np.ascontiguousarray(params), *event_rows,
+            float(rtol), float(atol), float(max_step), int(max_steps), sel, out, y_end, u_end, status, steps,
+            64 * numba.get_num_threads(),
+        )
+    finally:
+        numba.set_num_threads(previous)
+    return y_end, u_end
 
 
 def _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs):

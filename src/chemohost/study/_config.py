@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .._errors import ChemohostError
 
-__all__ = ["StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
+__all__ = ["ArmConfig", "StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
 
 
 class StudyError(ChemohostError):
@@ -35,10 +35,21 @@ class SolverConfig(_Strict):
     atol: float = Field(1e-9, gt=0)
 
 
+class ArmConfig(_Strict):
+    """An arm given in full: its regimen, procedures and dosing rules."""
+
+    regimen: str = Field("none", description="regimen string ('none' for vehicle)")
+    procedures: list[Any] = Field(default_factory=list, description="e.g. 'resection on day 21', "
+                                  "'inoculation of 1e6 cells on day 1'")
+    rules: list[dict[str, Any]] = Field(default_factory=list, description="dosing rules such as "
+                                        "{adaptive: {stop_below: 0.5, resume_above: 1.0}} or {toxicity: {}}")
+
+
 class StudyConfig(_Strict):
     """A study: model, parameters, cohort, arms and duration.
 
-    ``arms`` maps an arm name to a regimen string (``"none"`` for vehicle);
+    ``arms`` maps an arm name to a regimen string (``"none"`` for vehicle) or to
+    an :class:`ArmConfig` with procedures and dosing rules;
     ``parameter_sets`` are merged in order (later sets win) and ``parameters``
     overrides single values in the unit in brackets of their names.
     """
@@ -50,7 +61,7 @@ class StudyConfig(_Strict):
     parameters: dict[str, float] = Field(default_factory=dict)
     covariates: dict[str, float] = Field(default_factory=dict)
     cohort: CohortConfig = CohortConfig()
-    arms: dict[str, str]
+    arms: dict[str, str | ArmConfig]
     duration: float = Field(gt=0, description="days simulated from t = 0")
     output_interval: float = Field(0.25, gt=0, description="spacing of saved times [day]")
     solver: SolverConfig = SolverConfig()
@@ -61,10 +72,10 @@ class StudyConfig(_Strict):
 
     @field_validator("arms")
     @classmethod
-    def _arms_not_empty(cls, arms: dict[str, str]) -> dict[str, str]:
+    def _arms_not_empty(cls, arms: dict[str, str | ArmConfig]) -> dict[str, ArmConfig]:
         if not arms:
             raise ValueError("a study needs at least one arm")
-        return arms
+        return {name: ArmConfig(regimen=arm) if isinstance(arm, str) else arm for name, arm in arms.items()}
 
 
 def _where(loc: tuple[Any, ...]) -> str:

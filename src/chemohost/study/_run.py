@@ -26,6 +26,8 @@ class StudyPlan:
 
     config: StudyConfig
     regimens: dict
+    procedures: dict
+    rules: dict
     model: Model
     table: pd.DataFrame
     cohort: pd.DataFrame
@@ -33,16 +35,21 @@ class StudyPlan:
     citations: tuple[str, ...]
 
 
-def _parse_arms(config: StudyConfig) -> dict:
+def _parse_arms(config: StudyConfig) -> tuple[dict, dict, dict]:
+    """Regimens, procedures and rules of every arm."""
+    from ..procedures import parse_procedures
     from ..regimen import Regimen
+    from ..rules import parse_rules
 
-    regimens = {}
-    for arm, text in config.arms.items():
+    regimens, procedures, rules = {}, {}, {}
+    for arm, spec in config.arms.items():
         try:
-            regimens[arm] = Regimen.parse(text)
+            regimens[arm] = Regimen.parse(spec.regimen)
+            procedures[arm] = parse_procedures(spec.procedures)
+            rules[arm] = parse_rules(spec.rules)
         except ChemohostError as exc:
             raise StudyError(f"arms.{arm}: {exc}") from None
-    return regimens
+    return regimens, procedures, rules
 
 
 def build_model(config: StudyConfig, regimens: dict) -> Model:
@@ -131,9 +138,30 @@ def parameter_table(model: Model, config: StudyConfig, covariates: dict[str, flo
     return table, variability
 
 
+def _pad_doses(results: list[xr.Dataset]) -> list[xr.Dataset]:
+    """Give every arm's dose record (arms with rules) the same ``dose`` length, so arms stack."""
+    with_doses = [r for r in results if "dose" in r.dims]
+    if not with_doses:
+        return results
+    size = max(r.sizes["dose"] for r in with_doses)
+    padded = []
+    for r in results:
+        if "dose" not in r.dims:
+            r = r.expand_dims(dose=0)
+        extra = size - r.sizes["dose"]
+        if extra:
+            fill = {"Dose time [day]": np.nan, "Dose factor [-]": 0.0, "Dose amount [mg]": 0.0}
+            pad = xr.Dataset({k: (("patient", "dose"), np.full((r.sizes["patient"], extra), v), r[k].attrs)
+                              for k, v in fill.items()},
+                             coords={"agent": ("dose", [""] * extra), "planned_time": ("dose", [np.nan] * extra)})
+            r = xr.concat([r, pad], dim="dose", data_vars="minimal", coords="minimal", compat="override")
+        padded.append(r)
+    return padded
+
+
 def plan_study(config: StudyConfig) -> StudyPlan:
     """Validate a study completely (regimens, model, parameters, cohort) without simulating."""
-    regimens = _parse_arms(config)
+    regimens, procedures, rules = _parse_arms(config)
     model = build_model(config, regimens)
     covariates = _default_covariates(config, model.options["species"])
     table, variability = parameter_table(model, config, covariates)
@@ -141,7 +169,7 @@ def plan_study(config: StudyConfig) -> StudyPlan:
     citations = list(model.citations)
     for entry in table["citations"]:
         citations.extend(c.strip() for c in entry.split(",") if c.strip())
-    return StudyPlan(config, regimens, model, table, cohort, covariates, tuple(dict.fromkeys(citations)))
+    return StudyPlan(config, regimens, procedures, rules, model, table, cohort, covariates, tuple(dict.fromkeys(citations)))
 
 
 def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | None = None) -> xr.Dataset:
@@ -166,11 +194,13 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
         try:
             ds = simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
                           n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
-                          atol=config.solver.atol, save=config.outputs)
+                          atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
+                          rules=plan.rules[arm])
         except ChemohostError as exc:
             raise StudyError(f"arm '{arm}': {exc}") from None
         results.append(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds)
     attrs = dict(ds.attrs)
+    results = _pad_doses(results)
     combined = xr.concat([r.drop_vars("parameter_value") for r in results],
                          dim=pd.Index(np.array(arms, dtype=object), name="arm"), combine_attrs="drop_conflicts")
     combined["parameter_value"] = results[0]["parameter_value"]
@@ -187,6 +217,8 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
         study=config.name,
         study_description=config.description,
         regimens=json.dumps({arm: str(r) for arm, r in plan.regimens.items()}),
+        procedures=json.dumps({arm: [str(x) for x in v] for arm, v in plan.procedures.items() if v}),
+        rules=json.dumps({arm: [str(x) for x in v] for arm, v in plan.rules.items() if v}),
         parameter_sets=json.dumps(config.parameter_sets),
         covariates=json.dumps(plan.covariates),
         seed=config.cohort.seed,

@@ -1,0 +1,169 @@
+"""Per-patient dosing decisions inside a batch (:mod:`chemohost.rules`).
+
+The batch is integrated from visit to visit. A visit is a time at which a
+dose of some patient is due or a rule monitors; at each visit the rules see
+every patient's states and outputs and decide the doses due then (a factor
+and a delay per patient). Between visits the compiled kernel integrates all
+patients with their own events, so each patient's trajectory is exactly the
+one it has when simulated alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .._errors import ChemohostError, unknown
+from ._events import ADD_STATE, SCALE_STATE
+
+
+def _controlled_agents(rule, agents: tuple[str, ...]) -> set[str]:
+    if rule.agents is not None:
+        missing = set(rule.agents) - set(agents)
+        if missing:
+            raise ChemohostError(f"rule '{rule}' controls {sorted(missing)}, which the regimen does not give; "
+                                 f"its agents are: {', '.join(sorted(set(agents))) or 'none'}")
+        return set(rule.agents)
+    from ..drugs import blocker_names
+
+    return {a for a in agents if a not in blocker_names()}
+
+
+def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads):
+    """Outputs ``(P, T, S)``, solver status and steps, and the dose record of a batch under ``rules``."""
+    from ._simulate import run_kernel
+
+    times, params, ev = batch.times, batch.parameters, batch.events
+    n, t_end = params.shape[0], float(times[-1])
+    observables = [*model.state_names, *model.output_names]
+    for rule in rules:
+        for name in rule.observables:
+            if name not in observables:
+                raise ChemohostError(f"rule '{rule}': " + unknown("model quantity", name, observables))
+    watched = sorted({observables.index(name) for rule in rules for name in rule.observables})
+    sel_all = np.array([*sel, *watched], np.int64)
+    watch_cols = {observables[j]: sel.size + k for k, j in enumerate(watched)}
+
+    dose = ev.dose if ev.dose is not None else np.full(ev.kind.size, -1)
+    n_doses = len(ev.agents)
+    agents = np.array(ev.agents, dtype=object)
+    first_col = np.array([np.flatnonzero(dose == d)[0] for d in range(n_doses)], np.int64)
+    planned_start = ev.time[:, first_col] if n_doses else np.zeros((n, 0))
+    planned_amount = np.zeros((n, n_doses))
+    for e in range(dose.size):  # bolus amount, or infusion rate x duration (start edge + end edge)
+        if dose[e] >= 0:
+            value = ev.value[:, e] * (params[:, ev.scale[e]] if ev.scale[e] >= 0 else 1.0)
+            planned_amount[:, dose[e]] += value if ev.kind[e] == ADD_STATE else -value * ev.time[:, e]
+    controls = [np.isin(agents, list(_controlled_agents(r, ev.agents))) if n_doses else np.zeros(0, bool)
+                for r in rules]
+    memory = [rule.start(n) for rule in rules]
+    visits = np.unique(np.concatenate([rule.visits(batch.t0, t_end) for rule in rules]))
+
+    shift = np.zeros((n, n_doses))
+    factor = np.ones((n, n_doses))
+    decided = np.zeros((n, n_doses), bool)
+    out = np.full((n, times.size, sel.size), np.nan)
+    status = np.zeros(n, np.int64)
+    steps = np.zeros(n, np.int64)
+    extra: list[tuple[float, int, int, np.ndarray]] = []  # events decided at visits (resections)
+
+    y, u = np.ascontiguousarray(y0), None
+    t = float(batch.t0)
+    # observe the initial states
+    obs = _segment(run_kernel, kernel, method, t, np.array([t]), y, u, params, ev, shift, factor, dose, extra,
+                   sel_all, status, steps, rtol, atol, max_step, max_steps, threads, with_events=False)[0][:, -1]
+    while True:
+        view = {name: obs[:, col] for name, col in watch_cols.items()}
+        if np.isin(t, visits):
+            for rule, mem in zip(rules, memory):
+                for kind, _, values in rule.monitor(t, view, mem) or ():
+                    if kind != "resect":
+                        raise ChemohostError(f"rule '{rule}' returned an unknown action '{kind}'")
+                    for name in model.primary_states:
+                        extra.append((t, SCALE_STATE, model.state_names.index(name), np.asarray(values, float)))
+        start = planned_start + shift
+        due_now = ~decided & (start <= t + 1e-12)
+        for rule, mem, ctrl in zip(rules, memory, controls):
+            due = due_now & ctrl
+            patients = due.any(axis=1)
+            if not patients.any():
+                continue
+            f, delay = rule.decide(t, view, mem, patients)
+            late = patients & (delay > 0)
+            if late.any():  # postpone this and every later undecided dose of the rule's agents
+                move = late[:, None] & ~decided & ctrl[None, :]
+                shift += np.where(move, delay[:, None], 0.0)
+                due_now &= ~move
+            due = due_now & ctrl
+            factor = np.where(due, factor * f[:, None], factor)
+        decided |= due_now
+        start = planned_start + shift
+        pending = np.where(decided, np.inf, start)
+        t_next = min(float(pending.min(initial=np.inf)), float(visits[visits > t + 1e-12].min(initial=np.inf)), t_end)
+        inside = (times >= t) & (times < t_next) if t_next > t else (times == t)
+        seg_times = np.append(times[inside], t_next) if t_next > t else times[inside]
+        rec, y, u = _segment(run_kernel, kernel, method, t, seg_times, y, u, params, ev, shift, factor, dose, extra,
+                             sel_all, status, steps, rtol, atol, max_step, max_steps, threads)
+        n_in = int(inside.sum())
+        out[:, inside] = rec[:, :n_in, :sel.size]
+        if t_next <= t:  # the final output time, recorded after its events
+            break
+        obs = rec[:, -1]
+        t = t_next
+    given = decided & (factor > 0) & (planned_start + shift <= t_end)
+    log = xr.Dataset(
+        {
+            "Dose time [day]": (("patient", "dose"), np.where(given, planned_start + shift, np.nan),
+                                {"units": "day", "description": "time each dose was given (NaN: held)"}),
+            "Dose factor [-]": (("patient", "dose"), np.where(given, factor, 0.0),
+                                {"units": "-", "description": "given / planned amount"}),
+            "Dose amount [mg]": (("patient", "dose"), np.where(given, factor * planned_amount, 0.0),
+                                 {"units": "mg", "description": "amount given"}),
+        },
+        coords={"agent": ("dose", list(ev.agents)), "planned_time": ("dose", planned_start[0] if n else [])},
+    )
+    return out, status, steps, log
+
+
+def _segment(run_kernel, kernel, method, t, seg_times, y, u, params, ev, shift, factor, dose, extra, sel_all,
+             status, steps, rtol, atol, max_step, max_steps, threads, with_events=True):
+    """Integrate every patient from ``t`` over ``seg_times`` with the events in [t, seg_times[-1]);
+    the last output time's own events are left to the next segment unless it equals ``t``
+    (``with_events=False``: none, to observe the states as they are)."""
+    n = params.shape[0]
+    is_dose = dose >= 0
+    d = np.where(is_dose, dose, 0)
+    ev_t = ev.time + np.where(is_dose, shift[:, d], 0.0)
+    ev_v = ev.value * np.where(is_dose, factor[:, d], 1.0)
+    kind = np.broadcast_to(ev.kind, ev_t.shape)
+    index = np.broadcast_to(ev.index, ev_t.shape)
+    scale = np.broadcast_to(ev.scale, ev_t.shape)
+    if extra:
+        ev_t = np.hstack([ev_t, np.array([[x[0]] * n for x in extra]).T])
+        ev_v = np.hstack([ev_v, np.stack([x[3] for x in extra], axis=1)])
+        kind = np.hstack([kind, np.tile([x[1] for x in extra], (n, 1))])
+        index = np.hstack([index, np.tile([x[2] for x in extra], (n, 1))])
+        scale = np.hstack([scale, np.full((n, len(extra)), -1)])
+    stop = seg_times[-1]
+    window = (ev_t >= t) & ((ev_t < stop) if stop > t else (ev_t <= stop)) & with_events
+    cols = np.flatnonzero(window.any(axis=0))
+    w = window[:, cols]
+    order = np.argsort(np.where(w, ev_t[:, cols], np.inf), axis=1, kind="stable")
+    take = lambda a: np.ascontiguousarray(np.take_along_axis(np.asarray(a)[:, cols], order, axis=1))  # noqa: E731
+    rows = (np.where(np.take_along_axis(w, order, axis=1), take(ev_t), np.inf), take(kind).astype(np.int64),
+            take(index).astype(np.int64), take(ev_v), take(scale).astype(np.int64))
+    active = status == 0
+    rec = np.full((n, seg_times.size, sel_all.size), np.nan)
+    y_end, u_end = np.full_like(y, np.nan), (np.zeros((n, max(1, kernel.module.NINPUT))) if u is None else u.copy())
+    idx = np.flatnonzero(active)
+    if idx.size:
+        sub = slice(None) if idx.size == n else idx
+        r = np.empty((idx.size, seg_times.size, sel_all.size))
+        st, sp = np.zeros(idx.size, np.int64), np.zeros(idx.size, np.int64)
+        ye, ue = run_kernel(kernel, method, t, np.ascontiguousarray(seg_times), y[sub], None if u is None else u[sub],
+                            params[sub], tuple(a[sub] for a in rows), sel_all, r, st, sp, rtol, atol, max_step,
+                            max_steps, threads)
+        rec[sub], y_end[sub], u_end[sub] = r, ye, ue
+        status[sub] = st
+        steps[sub] += sp
+    return rec, y_end, u_end

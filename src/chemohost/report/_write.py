@@ -20,6 +20,7 @@ from ..study import StudyPlan
 from ..validation import reference_checks
 from . import _figures, _host
 from ._markdown import equations_html
+from ._outcomes import outcomes_context
 from ._profiles import concentration_profiles
 from ._summary import arms_table, exposure_summary, readout_times, treatment_start, tumour_summary, vehicle_arm
 
@@ -42,6 +43,8 @@ def _number(value, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     value = float(value)
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
         return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
@@ -79,7 +82,9 @@ def _arm_rows(plan: StudyPlan, colours: dict[str, str]) -> list[dict]:
              "mg": _number(r["cumulative dose [mg]"]), "mg_per_kg": _number(r["cumulative dose [mg/kg]"])}
             for _, r in group.iterrows() if pd.notna(r["agent"])
         ]
-        rows.append({"arm": arm, "regimen": group["regimen"].iloc[0], "colour": colours[arm], "doses": doses})
+        extras = [f"procedure: {x}" for x in plan.procedures.get(arm, ())] + [f"rule: {x}" for x in plan.rules.get(arm, ())]
+        rows.append({"arm": arm, "regimen": group["regimen"].iloc[0], "colour": colours[arm], "doses": doses,
+                     "extras": extras})
     return rows
 
 
@@ -284,6 +289,7 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
         "has_tc": has_tumour and control is not None,
         "has_tgi": any(c.startswith("TGI") for c in summary.columns),
         "host": host,
+        "outcomes": outcomes_context(results, plan, out) if has_tumour else None,
         "exposure": _exposure_rows(exposure, colours),
         "profile_step_min": float(profiles.attrs.get("step", float("nan"))) * 24 * 60,
         "figures": _figures_for(results, plan, profiles, host),

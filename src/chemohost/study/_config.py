@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .._errors import ChemohostError
 
-__all__ = ["ArmConfig", "StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
+__all__ = ["ArmConfig", "OutcomesConfig", "StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
 
 
 class StudyError(ChemohostError):
@@ -33,6 +33,17 @@ class SolverConfig(_Strict):
     method: str = Field("dopri5", description="dopri5 (explicit, default) or rosenbrock23 (stiff)")
     rtol: float = Field(1e-6, gt=0)
     atol: float = Field(1e-9, gt=0)
+
+
+class OutcomesConfig(_Strict):
+    """How the report reads outcomes: assessment schedule, volume endpoint and the reference arm."""
+
+    assessment_interval: float = Field(3.5, gt=0, description="days between tumour assessments from the first dose "
+                                       "(calipers twice a week by default)")
+    endpoint_volume: float | None = Field(None, gt=0, description="tumour volume [mm3] whose time to reach is a "
+                                          "survival endpoint (mouse studies: 1500 when not given)")
+    reference_arm: str | None = Field(None, description="arm the hazard ratios are against (default: the vehicle "
+                                      "arm, else the first arm)")
 
 
 class ArmConfig(_Strict):
@@ -66,6 +77,7 @@ class StudyConfig(_Strict):
     output_interval: float = Field(0.25, gt=0, description="spacing of saved times [day]")
     solver: SolverConfig = SolverConfig()
     outputs: list[str] | None = None
+    outcomes: OutcomesConfig = OutcomesConfig()
     profile_times: dict[str, float] | None = Field(
         None, description="label → day of the host-response profile (default: pre-treatment, 24 h after the "
                           "first dose, day 1 of cycle 2)")
@@ -76,6 +88,13 @@ class StudyConfig(_Strict):
         if not arms:
             raise ValueError("a study needs at least one arm")
         return {name: ArmConfig(regimen=arm) if isinstance(arm, str) else arm for name, arm in arms.items()}
+
+    @model_validator(mode="after")
+    def _reference_is_an_arm(self):
+        ref = self.outcomes.reference_arm
+        if ref is not None and ref not in self.arms:
+            raise ValueError(f"outcomes.reference_arm '{ref}' is not an arm; arms: {', '.join(self.arms)}")
+        return self
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -139,22 +139,23 @@ def parameter_table(model: Model, config: StudyConfig, covariates: dict[str, flo
 
 
 def _pad_doses(results: list[xr.Dataset]) -> list[xr.Dataset]:
-    """Give every arm's dose record (arms with rules) the same ``dose`` length, so arms stack."""
+    """Give every arm a dose record of the same length (arms without rules get an empty one), so arms stack."""
     with_doses = [r for r in results if "dose" in r.dims]
     if not with_doses:
         return results
     size = max(r.sizes["dose"] for r in with_doses)
+    fill = {"Dose time [day]": np.nan, "Dose factor [-]": 0.0, "Dose amount [mg]": 0.0}
     padded = []
     for r in results:
-        if "dose" not in r.dims:
-            r = r.expand_dims(dose=0)
-        extra = size - r.sizes["dose"]
-        if extra:
-            fill = {"Dose time [day]": np.nan, "Dose factor [-]": 0.0, "Dose amount [mg]": 0.0}
-            pad = xr.Dataset({k: (("patient", "dose"), np.full((r.sizes["patient"], extra), v), r[k].attrs)
+        have = r.sizes.get("dose", 0)
+        if have < size:
+            n = r.sizes["patient"]
+            pad = xr.Dataset({k: (("patient", "dose"), np.full((n, size - have), v), with_doses[0][k].attrs)
                               for k, v in fill.items()},
-                             coords={"agent": ("dose", [""] * extra), "planned_time": ("dose", [np.nan] * extra)})
-            r = xr.concat([r, pad], dim="dose", data_vars="minimal", coords="minimal", compat="override")
+                             coords={"agent": ("dose", [""] * (size - have)),
+                                     "planned_time": ("dose", [np.nan] * (size - have))})
+            record = pad if not have else xr.concat([r[list(fill)], pad], dim="dose")
+            r = r.drop_vars([*fill, "agent", "planned_time"], errors="ignore").merge(record)
         padded.append(r)
     return padded
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 PACKAGES = ("chemohost", "numpy", "scipy", "sympy", "numba", "xarray", "pandas")
@@ -9,6 +10,11 @@ PACKAGES = ("chemohost", "numpy", "scipy", "sympy", "numba", "xarray", "pandas")
 
 def versions() -> dict[str, str]:
     """Installed versions of chemohost and the libraries its numbers depend on."""
+    return dict(_versions())
+
+
+@cache
+def _versions() -> tuple[tuple[str, str], ...]:
     import platform
 
     found = {"python": platform.python_version()}
@@ -17,4 +23,4 @@ def versions() -> dict[str, str]:
             found[name] = version(name)
         except PackageNotFoundError:
             found[name] = "not installed"
-    return found
+    return tuple(found.items())

@@ -29,7 +29,8 @@ def _controlled_agents(rule, agents: tuple[str, ...]) -> set[str]:
     return {a for a in agents if a not in blocker_names()}
 
 
-def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads):
+def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads,
+                        progress=False):
     """Outputs ``(P, T, S)``, solver status and steps, and the dose record of a batch under ``rules``."""
     from ._simulate import run_kernel
 
@@ -72,6 +73,11 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
     # observe the initial states
     obs = _segment(run_kernel, kernel, method, t, np.array([t]), y, u, params, ev, shift, factor, dose, extra,
                    sel_all, status, steps, rtol, atol, max_step, max_steps, threads, with_events=False)[0][:, -1]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=round(t_end - t, 6), unit="day", desc="simulating visit to visit", leave=False)
     while True:
         view = {name: obs[:, col] for name, col in watch_cols.items()}
         if np.isin(t, visits):
@@ -109,7 +115,11 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
         if t_next <= t:  # the final output time, recorded after its events
             break
         obs = rec[:, -1]
+        if bar is not None:
+            bar.update(round(t_next - t, 6))
         t = t_next
+    if bar is not None:
+        bar.close()
     given = decided & (factor > 0) & (planned_start + shift <= t_end)
     log = xr.Dataset(
         {

@@ -218,7 +218,7 @@ def simulate(
         from ._control import simulate_controlled
 
         out, status, steps, dose_log = simulate_controlled(
-            model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads)
+            model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads, progress)
     else:
         dose_log = None
         out = np.empty((n, times.size, sel.size))

@@ -13,6 +13,7 @@ TIGHT = {"rtol": 1e-9, "atol": 1e-15}
 S, RES, FRAC = "Sensitive tumour volume [mm3]", "Resistant tumour volume [mm3]", "Resistant fraction [-]"
 FR, MU, RHO = ("Initial resistant fraction [-]", "Resistance mutation probability [-]",
                "Resistant relative drug sensitivity [-]")
+MU_H = "Drug-induced mutation probability per kill hazard [day]"
 RATE, FLUX, HAZARD, VIABLE = ("Tumour per-capita growth rate [1/day]", "Tumour kill flux [mm3/day]",
                               "Tumour kill hazard [1/day]", "Viable tumour volume [mm3]")
 WEEKLY = "paclitaxel 25 mg/kg iv q7d x4 from day 5"
@@ -38,6 +39,7 @@ def test_defaults_are_placeholders_with_sources(sr_model, persister_model):
     params = {p.name: p for p in sr_model.parameters}
     assert params[MU].default == 1e-6 and 1e-7 <= params[MU].default <= 1e-5
     assert params[FR].default == 1e-6 and params[RHO].default == 0.0
+    assert params[MU_H].default == 0.0 and params[MU_H].tag == "proposed"  # drug-induced mutagenesis off
 
 
 def test_without_drug_and_mutation_the_resistant_fraction_stays_put(sr_model):
@@ -77,6 +79,39 @@ def test_mutation_flux_matches_the_expected_resistant_volume(sr_model):
     # ρ = 0: resistant cells are never killed, so R is at least the volume that mutated, μ·∫ r·S dt
     mutated = mu * cumulative_trapezoid(r * sens, times, initial=0.0)
     assert np.all(res[1:] >= mutated[1:] * (1 - 1e-6))
+
+
+def test_drug_induced_mutation_is_inert_without_drug(sr_model):
+    """No drug, h = 0: μ = μ_0 whatever μ_h, and S = (1 − f_R)·V_0·(W/V_0)^{1−μ_0}.
+
+    So the resistant fraction is f_res = 1 − (1 − f_R)·(W/V_0)^{−μ_0}.
+    """
+    times = np.linspace(0.0, 40.0, 41)
+    fr, mu = 1e-3, 1e-4
+    ds = ch.simulate(sr_model, None, {**MOUSE, FR: fr, MU: mu, MU_H: [0.0, 1e-3]}, times, **TIGHT)
+    np.testing.assert_array_equal(ds[FRAC].values[0], ds[FRAC].values[1])
+    w = ds["Tumour volume [mm3]"].values[0]
+    np.testing.assert_allclose(ds[FRAC].values[0], 1 - (1 - fr) * (w / w[0]) ** -mu, rtol=1e-7)
+
+
+def test_drug_induced_mutation_raises_acquired_resistance(sr_model):
+    """μ(t) = μ_0 + μ_h·h(t): with f_R = 0, ρ = 0, R(t) = ∫ μ(s)·r·S(s)·exp(∫_s^t r du) ds (quadrature).
+
+    Treatment then leaves a larger resistant fraction than with μ_h = 0 (same kill hazard).
+    """
+    # resolve the kill hazard of each bolus (half-life ~1 h), with a point just before each dose
+    times = np.sort(np.concatenate([np.linspace(0.0, 30.0, 12001), np.array([5.0, 12.0, 19.0, 26.0]) - 1e-7]))
+    mu0, mu_h = 1e-6, np.array([0.0, 1e-6])
+    ds = ch.simulate(sr_model, WEEKLY, {**MOUSE, FR: 0.0, MU: mu0, MU_H: mu_h, RHO: 0.0}, times, **TIGHT)
+    h, r, sens, res = (ds[n].values for n in (HAZARD, RATE, S, RES))
+    np.testing.assert_allclose(h[0], h[1], rtol=1e-6, atol=1e-9)  # the kill does not depend on the mutation
+    growth = cumulative_trapezoid(r, times, initial=0.0)
+    mu = mu0 + mu_h[:, None] * h
+    expected = np.exp(growth) * cumulative_trapezoid(mu * r * sens * np.exp(-growth), times, initial=0.0)
+    np.testing.assert_allclose(res[:, 400:], expected[:, 400:], rtol=1e-3)
+    after = times > 5.0  # from the first dose on
+    assert np.all(res[1, after] > res[0, after]) and np.all(ds[FRAC].values[1, after] > ds[FRAC].values[0, after])
+    assert np.all(res[1, times >= 6.0] > 1.1 * res[0, times >= 6.0])  # μ_h = 1e-6 day adds ~15% resistant cells
 
 
 def test_kill_flux_and_mass_balance(sr_model):

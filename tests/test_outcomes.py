@@ -457,3 +457,20 @@ def test_growth_readouts_bad_input(call, words):
     with pytest.raises(OutcomeError) as excinfo:
         call(control)
     _one_line_error(excinfo, *words)
+
+
+def test_recist_table_counts_a_new_lesion_as_progression():
+    import xarray as xr
+
+    from chemohost.outcomes import recist_table
+
+    times = np.arange(0.0, 57.0, 7.0)
+    shrinking = 1000.0 * np.exp(-0.01 * times)  # PR never reached, no PD from the target lesion
+    volume = xr.DataArray(np.stack([shrinking, shrinking]), dims=("patient", "time"),
+                          coords={"patient": [0, 1], "time": times}, name="Tumour volume [mm3]")
+    lesions = xr.DataArray([np.nan, 30.0], dims=("patient",), coords={"patient": [0, 1]})
+    table = recist_table(volume, start=0.0, new_lesions=lesions)
+    assert list(table["progressed"]) == [False, True]
+    assert table["time to progression [day]"].iloc[1] == 35.0  # the first assessment at or after day 30
+    with pytest.raises(Exception, match="new_lesions must be a DataArray"):
+        recist_table(volume, start=0.0, new_lesions=[1.0, 2.0])

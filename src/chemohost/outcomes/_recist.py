@@ -167,9 +167,19 @@ def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float 
     )
 
 
+def _new_lesion_days(new_lesions, volume: xr.DataArray, start: float) -> np.ndarray:
+    """Days from ``start`` of the first new lesion per patient, aligned with the volumes' non-time dims."""
+    others = [d for d in volume.dims if d != "time"]
+    if not isinstance(new_lesions, xr.DataArray) or set(new_lesions.dims) != set(others):
+        raise OutcomeError(f"new_lesions must be a DataArray with dims {others} (the volumes' dims without time), "
+                           f"got {getattr(new_lesions, 'dims', type(new_lesions).__name__)}")
+    return new_lesions.transpose(*others).to_numpy().astype(float) - start
+
+
 def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: str = "arm",
                  variable: str = TUMOUR_VOLUME, assessment_interval: float | None = None,
-                 complete_below: float = 0.0, sd_min_duration: float = 0.0) -> pd.DataFrame:
+                 complete_below: float = 0.0, sd_min_duration: float = 0.0,
+                 new_lesions: xr.DataArray | None = None) -> pd.DataFrame:
     """RECIST 1.1 (volume form) of every simulated patient, one row per (arm, patient).
 
     Without ``assessment_interval`` every saved time from the first one at or
@@ -180,6 +190,12 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
     time makes almost every growing tumour SD at the first assessment; use
     ``sd_min_duration`` or a scan schedule for trial-like read-outs. Patients
     whose solve failed are assessed on the times before the failure.
+
+    ``new_lesions`` gives, per patient (same dims as the volumes without
+    ``time``), the day a new lesion first becomes detectable (NaN: never),
+    e.g. the first metastasis above the detection size
+    (:func:`chemohost.metastasis.time_to_detection`); every assessment from
+    then on is PD, as RECIST counts a new lesion as progression.
 
     Returns
     -------
@@ -208,6 +224,9 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
     # after a failed solve the last finite value is carried forward but the assessment is not counted
     filled = pd.DataFrame(flat).ffill(axis=1).to_numpy()
     codes = assess(filled, "volume", complete_below)
+    if new_lesions is not None:
+        seen = _new_lesion_days(new_lesions, volume, float(start)).reshape(-1, 1)
+        codes[(t[None, :] >= seen) & (np.arange(t.size) > 0)] = 4
     codes[~finite] = 0
     best, ttp, progressed = best_overall(codes, t, _duration(sd_min_duration))
     last = np.where(finite.any(axis=1), t[t.size - 1 - np.argmax(finite[:, ::-1], axis=1)] - t[0], np.nan)

@@ -26,7 +26,7 @@ run: install
 
 ## test: install with the test extras and run the test suite
 test: install-test
-	$(BIN)/python -m pytest -q -n 2
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
 
 ## bench: engine throughput against SciPy and diffrax (installs the bench extra)
 bench: install

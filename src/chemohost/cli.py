@@ -37,6 +37,17 @@ StudyArg = Annotated[
 ]
 
 
+def _is_fit_study(path: Path) -> bool:
+    """Whether a YAML file is a fit study (it names parameters to ``estimate``) rather than a simulation study."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return False  # the study loader reports the problem
+    return isinstance(data, dict) and "estimate" in data
+
+
 def _load(study: Path | None):
     from .study import load_study, reference_study
 
@@ -86,14 +97,59 @@ def run(
 
 
 @app.command()
-def check(study: Annotated[Path, typer.Argument(help="Study YAML file to validate.")]) -> None:
-    """Validate a study (file, regimens, model options, parameters) without simulating."""
+def check(study: Annotated[Path, typer.Argument(help="Study or fit-study YAML file to validate.")]) -> None:
+    """Validate a study (file, regimens, model options, parameters) or a fit study without simulating."""
     from .study import plan_study
 
+    if _is_fit_study(study):
+        from .calibration import load_fit_study, plan_fit
+
+        plan = plan_fit(load_fit_study(study))
+        typer.echo(f"{study}: valid fit study — {len(plan.candidates) + 1} candidate model(s); "
+                   f"fit it with: chemohost fit {study} DATA")
+        return
     plan = plan_study(_load(study))
     placeholders = int(plan.table["tag"].isin(["U", "proposed"]).sum())
     typer.echo(f"{study}: valid — {len(plan.regimens)} arms, {len(plan.model.states)} states, "
                f"{len(plan.table)} parameters ({placeholders} unverified placeholders)")
+
+
+@app.command()
+def fit(
+    study: Annotated[Path, typer.Argument(help=(
+        "Fit study YAML: a growth 'law' or 'model' options, 'observables' with error models, the parameters to "
+        "'estimate' with bounds, 'groups' (regimen and held values per arm), 'data' (how to read DATA) and "
+        "optional 'compare' candidates. See examples/pdx_paclitaxel_fit.yaml."))],
+    data: Annotated[Path, typer.Argument(help=(
+        "The data, in the study's data.format: 'tidy' CSV (subject, time in days, observable, value, optional "
+        "group, censoring, dose columns), 'nonmem' CSV, 'petab' measurement TSV, a 'benzekry2014' growth table, "
+        "or the 'pdxe' folder (or its TAone.volume.data.csv)."))],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/<study file name>).")] = None,
+    starts: Annotated[Optional[int], typer.Option(min=1, help="Override fit.n_starts (optimiser starts per subject).")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="Override fit.seed.")] = None,
+) -> None:
+    """Fit a model to data subject by subject (maximum likelihood) and write report.html with CSV tables.
+
+    Estimates with standard errors and 95% intervals, individual fits, diagnostics and an AIC/BIC ranking.
+
+    Example: chemohost fit examples/pdx_paclitaxel_fit.yaml ../shared/data/pdxe_gao2015 --out results/pdx_fit
+    """
+    from .calibration import load_fit_study, plan_fit, run_fit
+
+    config = load_fit_study(study)
+    if starts is not None or seed is not None:
+        settings = {**config.fit.model_dump(), **({"n_starts": starts} if starts else {}),
+                    **({"seed": seed} if seed is not None else {})}
+        config = load_fit_study({**config.model_dump(), "fit": settings})
+    started = time.perf_counter()
+    plan = plan_fit(config)
+    fitted, ranking, report = run_fit(config, data, out or Path("results") / study.stem, plan=plan)
+    failed = int((~fitted.converged_).sum())
+    typer.echo(f"{config.name}: {len(fitted.params_)} subjects, {int(fitted.n_obs_.sum())} observations, "
+               f"total AIC {float(fitted.aic_.sum()):.1f}"
+               + (f"; best of {len(ranking)} models: {ranking.index[0]}" if ranking is not None else "")
+               + (f"; {failed} subject(s) not converged" if failed else ""))
+    typer.echo(f"wrote {report} and its CSV tables in {time.perf_counter() - started:.1f} s")
 
 
 class CiteFormat(str, Enum):

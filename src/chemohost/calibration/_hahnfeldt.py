@@ -79,15 +79,19 @@ class HahnfeldtLaw:
             new[name] = (float(lo), float(hi))
         return replace(self, bounds=new)
 
-    def evaluate(self, times: np.ndarray, params: np.ndarray, v0: float = 1.0, t0: float = 0.0) -> np.ndarray:
-        """ln V at ``times`` for each row of ``params``; NaN where the solver failed."""
+    def evaluate(self, times: np.ndarray, params: np.ndarray, v0=1.0, t0: float = 0.0) -> np.ndarray:
+        """ln V at ``times`` for each row of ``params``; NaN where the solver failed.
+
+        ``v0`` [mm3] is one initial volume or one per row of ``params``.
+        """
         from ..engine import simulate
 
         params = np.atleast_2d(np.asarray(params, dtype=float))
         times = np.asarray(times, dtype=float)
         grid, index = np.unique(times, return_inverse=True)
         values = {name: params[:, i] for i, name in enumerate(self.parameter_names)}
-        values |= {name: np.full(len(params), v) for name, v in self.fixed_parameters(v0).items()}
+        values |= {name: np.full(len(params), v) for name, v in self.fixed_parameters(1.0).items()}
+        values[INITIAL_VOLUME] = np.broadcast_to(np.asarray(v0, dtype=float), (len(params),))
         lead = 1 if grid[0] > t0 else 0  # report the start only when no observation falls on it
         ds = simulate(_model(), None, values, np.r_[[t0] * lead, grid], t0=t0, rtol=self.rtol, atol=self.atol,
                       threads=self.threads, save=[TUMOUR_VOLUME])

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .._errors import OptionError, unknown
+from ..core import Parameter
 from ..mechanisms._shared import INITIAL_VOLUME
 from ._errors import CalibrationError
 
-__all__ = ["ClosedFormLaw", "CLOSED_FORMS", "get_growth_law", "growth_law_names"]
+__all__ = ["ClosedFormLaw", "CLOSED_FORMS", "TREATMENT_LAWS", "get_growth_law", "growth_law_names"]
 
 LogVolume = Callable[..., np.ndarray]
 """``f(tau, v0, *params, **fixed) -> ln V``: tau [day] since t0 (shape (1, n_t)), each parameter (n_batch, 1)."""
@@ -85,6 +86,11 @@ class ClosedFormLaw:
         Bounds that replace the mechanism's declared ones for the fit (by symbol).
     equation:
         The closed form, for docstrings and summaries.
+    mechanism:
+        The registered growth mechanism whose declaration names the parameters,
+        when it is not ``name`` (a law that adds a treatment effect to it).
+    extra_parameters:
+        Declarations of fitted parameters the mechanism does not declare.
     """
 
     name: str
@@ -95,14 +101,18 @@ class ClosedFormLaw:
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     equation: str = ""
     fd_step: float = 6e-6
+    mechanism: str | None = None
+    extra_parameters: tuple[Parameter, ...] = ()
 
     # ---------------------------------------------------------------- declaration
     def _declared(self):
-        return _declaration(self.name)
+        cls, declared = _declaration(self.mechanism or self.name)
+        return cls, {**declared, **{p.symbol: p for p in self.extra_parameters}}
 
     @property
     def citations(self) -> tuple[str, ...]:
-        return tuple(self._declared()[0].citations)
+        extra = tuple(p.citation for p in self.extra_parameters if p.citation)
+        return tuple(dict.fromkeys((*self._declared()[0].citations, *extra)))
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -144,14 +154,18 @@ class ClosedFormLaw:
         return replace(self, bounds=new)
 
     # ---------------------------------------------------------------- evaluation
-    def evaluate(self, times: np.ndarray, params: np.ndarray, v0: float = 1.0, t0: float = 0.0) -> np.ndarray:
-        """ln V at ``times`` [day] for a batch of parameter vectors ``params`` (n_batch, n_params)."""
+    def evaluate(self, times: np.ndarray, params: np.ndarray, v0=1.0, t0: float = 0.0) -> np.ndarray:
+        """ln V at ``times`` [day] for a batch of parameter vectors ``params`` (n_batch, n_params).
+
+        ``v0`` [mm3] is one initial volume or one per row of ``params``.
+        """
         params = np.atleast_2d(np.asarray(params, dtype=float))
         tau = np.asarray(times, dtype=float)[None, :] - t0
+        v0 = np.asarray(v0, dtype=float).reshape(-1, 1)
         fixed = {_kw(s): v for s, v in self.fixed.items() if v != "V0"}
         cols = [params[:, i : i + 1] for i in range(params.shape[1])]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return np.broadcast_to(self.log_volume(tau, float(v0), *cols, **fixed), (params.shape[0], tau.shape[1]))
+            return np.broadcast_to(self.log_volume(tau, v0, *cols, **fixed), (params.shape[0], tau.shape[1]))
 
 
 @functools.cache
@@ -188,8 +202,30 @@ CLOSED_FORMS: dict[str, ClosedFormLaw] = {
 """The closed-form laws, by mechanism name (MODEL_SPEC §1 table)."""
 
 
+def _exponential_kill(tau, v0, a, k):
+    return np.log(v0) + (a - k) * tau
+
+
+TREATMENT_KILL_RATE = "Treatment kill rate [1/day]"
+
+TREATMENT_LAWS: dict[str, ClosedFormLaw] = {
+    "exponential_kill": ClosedFormLaw(
+        "exponential_kill", ("a", "k"), _exponential_kill, ((0.1, 0.05), (0.02, 0.01), (0.3, 0.2)),
+        equation="V = V0·exp((a − k)·t); k = 0 in untreated curves",
+        mechanism="exponential",
+        extra_parameters=(Parameter(
+            TREATMENT_KILL_RATE, "k", math.nan, "no default: estimated from treated curves", "U",
+            description="constant log-kill hazard while treated (Skipper's log-kill: a fixed fraction of the "
+                        "cells dies per day)", citation="Skipper1964"),),
+    ),
+}
+"""Closed-form growth laws with a treatment effect, fitted jointly to treated and untreated curves of one
+subject (the kill rate held at 0 in the untreated group; see :class:`IndividualFitter`'s ``group_parameters``).
+Initial guesses are chemohost choices [proposed]."""
+
+
 def growth_law_names() -> tuple[str, ...]:
-    return (*CLOSED_FORMS, "hahnfeldt")
+    return (*CLOSED_FORMS, "hahnfeldt", *TREATMENT_LAWS)
 
 
 def get_growth_law(law) -> object:
@@ -201,6 +237,8 @@ def get_growth_law(law) -> object:
         return law
     if law in CLOSED_FORMS:
         return CLOSED_FORMS[law]
+    if law in TREATMENT_LAWS:
+        return TREATMENT_LAWS[law]
     if law == "hahnfeldt":
         from ._hahnfeldt import HahnfeldtLaw
 

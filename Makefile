@@ -20,9 +20,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## run: install and run the built-in reference study into results/reference/
+## run: install and run the built-in reference study into results/reference/ and its host-conditioning
+##      (experimental metastasis) companion into results/gingis_velitski/
 run: install
 	$(BIN)/chemohost run --out results/reference
+	$(BIN)/chemohost run src/chemohost/data/studies/gingis_velitski.yaml --out results/gingis_velitski
 
 ## test: install with the test extras and run the test suite
 test: install-test

@@ -210,16 +210,17 @@ def test_host_section_follows_drug_exposure(host_report):
     html = host_report["html"]
     assert '<a href="#host">Host response</a>' in html
     positions = [html.index(f'<section id="{name}">') for name in ("tumour", "outcomes", "exposure", "host",
-                                                                      "equations")]
+                                                                      "metastasis", "equations")]
     assert positions == sorted(positions)
-    assert re.search(r"<h2>5\. Host response</h2>", html) and re.search(r"<h2>6\. Equations</h2>", html)
+    assert re.search(r"<h2>5\. Host response</h2>", html) and re.search(r"<h2>7\. Equations</h2>", html)
 
 
 def test_host_report_has_an_image_for_each_host_figure(host_report):
     images = dict(re.findall(r'<img alt="([^"]+)" src="(data:image/png;base64,[^"]+)"', host_report["html"]))
     for figure in HOST_FIGURES:
         assert sum(alt.startswith(figure) for alt in images) == 1, figure
-    assert len(images) == 4 + len(HOST_FIGURES)  # tumour panels and medians, Kaplan–Meier, concentrations
+    # tumour panels and medians, Kaplan–Meier, concentrations; metastasis counts and sizes
+    assert len(images) == 6 + len(HOST_FIGURES)
 
 
 def test_profile_table_shows_median_log2_fold_changes(host_report):

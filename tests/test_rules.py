@@ -109,6 +109,10 @@ def test_resection_stops_the_primary_and_resection_at_size_acts_per_patient(mode
     vol = ds["Tumour volume [mm3]"].values
     day = [TIMES[np.flatnonzero(row == 0.0)[0]] for row in vol]
     assert day[0] > day[1] > day[2]
+    # with other events but no doses (a procedure), the rule acts the same
+    again = simulate(model, None, cohort, TIMES, n_patients=3, rules=[ResectionAtSize(volume=100.0)],
+                     procedures=["resection on day 79"])
+    np.testing.assert_allclose(again["Tumour volume [mm3]"].values[:, :-2], vol[:, :-2], rtol=1e-6)
     for row, d in zip(vol, day):
         assert row[TIMES < d].max() < 100.0 * 1.5 and row[TIMES == d - 1][0] < 100.0
 

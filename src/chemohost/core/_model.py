@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 from collections.abc import Mapping
 from functools import cached_property
@@ -63,6 +64,21 @@ def drug_options() -> dict[str, tuple[str, ...]]:
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...], where: str) -> None:
     if value not in allowed:
         raise OptionError(f"{where}: {unknown(f'value for {key!r}', str(value), allowed)}")
+
+
+MODEL_SETTINGS = ("self", "species", "drugs", "drug", "model_options")
+"""Constructor arguments a model fills in itself; the others are a mechanism's settings."""
+
+
+def _check_settings(family: str, cls: type[Mechanism], value: Mapping[str, Any]) -> None:
+    """Reject settings a mechanism does not take (``{name: bmdc, coupling: …}``), naming the ones it does."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = [name for name in params if name not in MODEL_SETTINGS]
+    for key in value:
+        if key != "name" and key not in allowed:
+            raise OptionError(f"model options, {family}: {cls.name}: " + unknown("setting", str(key), allowed))
 
 
 def _choice(value: Any) -> str | None:
@@ -129,6 +145,8 @@ class Model:
             if name is None:
                 raise OptionError(f"model options: '{family}' must be a choice name, got {value!r}")
             _check_choice(family, name, tuple(registry[family]), "model options")
+            if isinstance(value, Mapping):
+                _check_settings(family, registry[family][name], value)
         drugs = merged["drugs"]
         if isinstance(drugs, (list, tuple)):
             drugs = {d: {} for d in drugs}

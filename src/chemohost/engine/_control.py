@@ -141,10 +141,12 @@ def _segment(run_kernel, kernel, method, t, seg_times, y, u, params, ev, shift, 
     the last output time's own events are left to the next segment unless it equals ``t``
     (``with_events=False``: none, to observe the states as they are)."""
     n = params.shape[0]
-    is_dose = dose >= 0
-    d = np.where(is_dose, dose, 0)
-    ev_t = ev.time + np.where(is_dose, shift[:, d], 0.0)
-    ev_v = ev.value * np.where(is_dose, factor[:, d], 1.0)
+    ev_t, ev_v = ev.time, ev.value
+    if shift.shape[1]:  # doses move and scale with their decisions; other events stay as they are
+        is_dose = dose >= 0
+        d = np.where(is_dose, dose, 0)
+        ev_t = ev_t + np.where(is_dose, shift[:, d], 0.0)
+        ev_v = ev_v * np.where(is_dose, factor[:, d], 1.0)
     kind = np.broadcast_to(ev.kind, ev_t.shape)
     index = np.broadcast_to(ev.index, ev_t.shape)
     scale = np.broadcast_to(ev.scale, ev_t.shape)

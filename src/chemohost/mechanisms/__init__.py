@@ -6,7 +6,8 @@ One mechanism per module, grouped by family:
 - ``tumour``: the tumour's cell compartments (single, proliferating/quiescent, or absent for a tumour-free host);
 - ``damage``: what happens to killed cells (instant removal, Simeoni transit chain);
 - ``pk``: drug pharmacokinetics (1–3 compartments, optional absorption and saturable elimination);
-- ``kill``: drug effect on tumour cells (linear, Emax, Norton–Simon).
+- ``kill``: drug effect on tumour cells (linear, Emax, Norton–Simon);
+- ``metastasis``: size-structured metastases by emission-time cohorts.
 """
 
 from . import damage as damage
@@ -15,6 +16,7 @@ from . import host as host
 from . import host_action as host_action
 from . import immune as immune
 from . import kill as kill
+from . import metastasis as metastasis
 from . import myelosuppression as myelosuppression
 from . import pk as pk
 from . import toxicity as toxicity

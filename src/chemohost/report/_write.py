@@ -261,6 +261,9 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
         host["checks"] = reference_checks(results)
         custom = plan.config.profile_times or {}
         host["custom_times"] = ", ".join(f"{label}: day {day:g}" for label, day in custom.items())
+    from ._metastasis import metastasis_section
+
+    metastasis = metastasis_section(results, plan, colours, out, _number, _percent)
     has_tumour = TUMOUR_VOLUME in results.data_vars
     citations = list(dict.fromkeys(json.loads(results.attrs.get("citations", "[]"))))
     numbers = {key: i for i, key in enumerate(citations, start=1)}
@@ -289,6 +292,7 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
         "has_tc": has_tumour and control is not None,
         "has_tgi": any(c.startswith("TGI") for c in summary.columns),
         "host": host,
+        "metastasis": metastasis,
         "outcomes": outcomes_context(results, plan, out) if has_tumour else None,
         "exposure": _exposure_rows(exposure, colours),
         "profile_step_min": float(profiles.attrs.get("step", float("nan"))) * 24 * 60,

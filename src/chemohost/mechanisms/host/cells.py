@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 
+import sympy
+
 from ..._errors import OptionError, unknown
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import (CEP, DAMAGE_SIGNAL, DAMAGED_VOLUME, HOMED_EPC, HOMED_MYELOID, MYELOID, MYELOID_SUPPRESSION,
-                       PROTECTION,
-                       REPOPULATION, TUMOUR_VOLUME, VASCULAR_SUPPORT, blockade, effector, plasma)
+from .._shared import (CEP, DAMAGE_SIGNAL, DAMAGED_VOLUME, HOMED_EPC, HOMED_MYELOID, IL1_SIGNALLING, MYELOID,
+                       MYELOID_SUPPRESSION, PERMEABILITY, PROTECTION, REPOPULATION,
+                       TUMOUR_VOLUME, VASCULAR_SUPPORT, blockade, effector, plasma)
 from .effectors import HOST_SETS, _has_default
 
-COUPLINGS = ("vasculogenesis", "protection", "repopulation")
+COUPLINGS = ("vasculogenesis", "protection", "repopulation", "permeability")
 TINY_VOLUME = 1e-6  # mm3; keeps the damage fraction finite in a tumour-free host
 
 
@@ -26,12 +28,19 @@ class BoneMarrowDerivedCells(Mechanism):
     with direct drug kill κ(C) = κ_max·C/(EC50 + C). Homing to the tumour rises with
     its damage signal D_T = 1 + ν·V_dam/W (the killed-cell pool of the damage chain):
     dB_E/dt = δ_B·[E_c·D_T·(1 − b_VEGFR2) − B_E] and
-    dB_M/dt = δ_M·[M_c·D_T·(1 + c·(E_v − 1))·(1 − b_CCR2) − B_M] (1 at rest).
+    dB_M/dt = δ_M·[M_c·D_T·(1 + c·(E_v − 1))·(1 − b_CCR2)·e^{−c_I·(I_1^{act} − 1)} − B_M] (1 at rest).
+    B_M counts the pro-tumour (M2-like) homed myeloid cells; IL-1 signalling
+    I_1^{act} restrains their recruitment (c_I), so blocking the IL-1 receptor after
+    paclitaxel leaves more M2 cells in the tumour (Voloshin 2015 [V abstract]:
+    paclitaxel + anakinra tumours hold more M2 macrophages than paclitaxel alone).
     Effects on the tumour are deviations from the untreated host in which growth
-    and kill were fitted (zero at rest): vasculogenic support b_E·(B_E − 1) of the
-    carrying capacity; protection P_max·[B'/(B50 + B') − 1/(B50 + 1)] of tumour
-    cells from drug kill, with B' = (1 − b_CSF1R)·B_M; and a repopulation boost
-    ε_g·(B' − 1) of the growth rate. Each coupling can be left out with the
+    and kill were fitted (zero at rest): vasculogenic support b_E·(B_E − 1) + b_I·(I_1^{act} − 1)·(1 − b_VEGFR2)
+    of the carrying capacity (homed EPCs, and IL-1β from paclitaxel-treated macrophages,
+    angiogenic through VEGF-A/VEGFR2: blocking IL-1 slightly slows the primary, Voloshin 2015);
+    protection P_max·[B'/(B50 + B') − 1/(B50 + 1)] of tumour cells from drug kill,
+    with B' = (1 − b_CSF1R)·B_M; a repopulation boost ε_g·(B' − 1) of the growth rate; and the
+    vascular permeability φ_perm = e^{ε_φ·(B' − 1)} (M2 cells make vessels leaky,
+    read by the metastasis mechanisms). Each coupling can be left out with the
     ``couplings`` setting. b_X are the blockades of adjuvant agents (0 without them).
     """
 
@@ -102,10 +111,12 @@ class BoneMarrowDerivedCells(Mechanism):
         d_b = par("Homed EPC turnover rate [1/day]", r"\delta_B", "loss rate of homed endothelial progenitors")
         d_m = par("Homed myeloid turnover rate [1/day]", r"\delta_M", "loss rate of homed myeloid cells")
         c_ccl2 = par("EV-driven myeloid homing gain [-]", r"c_{CCL2}", "CCL2-like homing rise per unit EV-signal rise")
+        c_il1 = par("IL-1 restraint of M2 homing [-]", r"c_I", "log-fall of M2 myeloid homing per unit IL-1-signalling rise")
         b_e = State(HOMED_EPC, "B_E", 1.0, "endothelial progenitors homed to the tumour, relative to baseline")
         b_m = State(HOMED_MYELOID, "B_M", 1.0, "myeloid cells homed to the tumour, relative to baseline")
         decl.rhs[b_e.name] = d_b * (e_c.sym * Q(DAMAGE_SIGNAL) * (1 - b["vegfr2"]) - b_e.sym)
-        decl.rhs[b_m.name] = d_m * (m_c.sym * Q(DAMAGE_SIGNAL) * (1 + c_ccl2 * (Ev - 1)) * (1 - b["ccr2"]) - b_m.sym)
+        decl.rhs[b_m.name] = d_m * (m_c.sym * Q(DAMAGE_SIGNAL) * (1 + c_ccl2 * (Ev - 1)) * (1 - b["ccr2"])
+                                    * sympy.exp(-c_il1 * (Q(IL1_SIGNALLING) - 1)) - b_m.sym)
         decl.states += [e_c, m_c, b_e, b_m]
         decl.summands[MYELOID_SUPPRESSION] = m_c.sym - 1  # MDSC excess blunting immune kill (immune option)
         decl.variables[DAMAGE_SIGNAL] = damage
@@ -115,7 +126,9 @@ class BoneMarrowDerivedCells(Mechanism):
         active_myeloid = (1 - b["csf1r"]) * b_m.sym
         if "vasculogenesis" in self.settings["couplings"]:
             b_epc = par("EPC vasculogenic support [1/day]", "b_E", "carrying-capacity gain per unit homed-EPC excess")
-            decl.summands[VASCULAR_SUPPORT] = b_epc * (b_e.sym - 1)
+            b_il1 = par("IL-1 angiogenic support [1/day]", r"b_I", "carrying-capacity gain per unit IL-1-signalling excess")
+            decl.summands[VASCULAR_SUPPORT] = (b_epc * (b_e.sym - 1)
+                                               + b_il1 * (Q(IL1_SIGNALLING) - 1) * (1 - b["vegfr2"]))
         if "protection" in self.settings["couplings"]:
             p_max = par("Maximal myeloid protection [-]", r"P_{max}", "largest fraction of drug kill homed myeloid cells block",
                         bounds=(0.0, 1.0))
@@ -124,4 +137,9 @@ class BoneMarrowDerivedCells(Mechanism):
         if "repopulation" in self.settings["couplings"]:
             eps_g = par("Myeloid repopulation gain [-]", r"\varepsilon_g", "growth-rate gain per unit homed-myeloid excess")
             decl.summands[REPOPULATION] = eps_g * (active_myeloid - 1)
+        if "permeability" in self.settings["couplings"]:
+            eps_p = par("Myeloid permeability gain [-]", r"\varepsilon_\varphi",
+                        "log-rise of vascular permeability per unit homed-myeloid excess")
+            decl.variables[PERMEABILITY] = sympy.exp(eps_p * (active_myeloid - 1))
+            decl.symbols[PERMEABILITY] = r"\varphi_{perm}"
         return decl

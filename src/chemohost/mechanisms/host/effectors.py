@@ -9,11 +9,11 @@ import sympy
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from ...parameters import parameter_sets
 from .._defaults import declared
-from .._shared import EFFECTORS, EXOGENOUS_GCSF, blockade, effector, plasma
+from .._shared import EFFECTORS, EXOGENOUS_GCSF, IL1_SIGNALLING, MMP9_ACTIVITY, blockade, effector, plasma
 
 HOST_SETS = ("RMM1Host",)
 SYMBOL = {"sdf1": "S", "gcsf": "G", "vegf": "V_g", "il1b": "I_1", "il6": "I_6", "mmp9": "M_m", "ev": "E_v"}
-ACTIVITY = {"il1b": ("IL-1 signalling [-]", "il1r"), "mmp9": ("MMP-9 activity [-]", "mmp9")}
+ACTIVITY = {"il1b": (IL1_SIGNALLING, "il1r"), "mmp9": (MMP9_ACTIVITY, "mmp9")}
 """Effectors whose downstream action a blocker can stop: the activity is 1 + (X − 1)·(1 − blockade)."""
 TRANSITS = 3
 
@@ -34,6 +34,9 @@ class IndirectResponse(Mechanism):
     (parameter set ``RMM1Host``) have no induction; add the pair's Emax and EC50
     to a parameter set to switch it on. G-CSF is left to ``toxicity: quartino``
     when that is chosen (neutropenia then raises it); G-CSF given as a drug adds to it.
+
+    IL-1β and MMP-9 act through their activities I_1^{act} = 1 + (I_1 − 1)·(1 − b_IL1R) and
+    M_m^{act} = 1 + (M_m − 1)·(1 − b_MMP9), which blockers lower.
     """
 
     family = "effectors"

@@ -41,13 +41,18 @@ def _positive(name: str, value, allow_zero=False) -> float:
 
 
 class Rule:
-    """Base class. Subclasses set ``observables`` and override :meth:`monitor` and :meth:`decide`."""
+    """Base class. Subclasses set ``observable`` and override :meth:`monitor` and :meth:`decide`."""
 
     agents: tuple[str, ...] | None = None
     """Agents whose doses the rule decides (``None``: every drug of the regimen that is not a blocker)."""
-    observables: tuple[str, ...] = ()
+    observable: str | None = None
+    """The model quantity (state or output) the rule reads."""
     every: float | None = None
     """Days between monitoring visits (``None``: visits only when a dose is due)."""
+
+    @property
+    def observables(self) -> tuple[str, ...]:
+        return () if self.observable is None else (self.observable,)
 
     def visits(self, t0: float, t_end: float) -> np.ndarray:
         if self.every is None:
@@ -93,10 +98,6 @@ class AdaptiveTherapy(Rule):
         if self.every is not None:
             _positive("every", self.every)
 
-    @property
-    def observables(self):
-        return (self.observable,)
-
     def start(self, n):
         return {"baseline": np.full(n, np.nan), "on": np.ones(n, bool)}
 
@@ -135,10 +136,6 @@ class DoseModulation(Rule):
         _positive("maximum", self.maximum)
         if not 0 <= self.minimum <= 1 <= self.maximum:
             raise ChemohostError(f"need 0 <= minimum <= 1 <= maximum, got {self.minimum}, {self.maximum}")
-
-    @property
-    def observables(self):
-        return (self.observable,)
 
     def start(self, n):
         return {"last": np.full(n, np.nan), "level": np.ones(n)}
@@ -191,10 +188,6 @@ class ToxicityRule(Rule):
         if self.every is not None:
             _positive("every", self.every)
 
-    @property
-    def observables(self):
-        return (self.observable,)
-
     def start(self, n):
         return {"level": np.ones(n), "low_since": np.full(n, np.nan), "counted": np.zeros(n, bool),
                 "grade4": np.zeros(n, bool)}
@@ -246,10 +239,6 @@ class ResectionAtSize(Rule):
         _positive("every", self.every)
         if not 0 <= self.residual < 1:
             raise ChemohostError(f"residual must be a fraction in [0, 1), got {self.residual!r}")
-
-    @property
-    def observables(self):
-        return (self.observable,)
 
     def start(self, n):
         return {"resected": np.zeros(n, bool), "day": np.full(n, np.nan)}

@@ -3,8 +3,6 @@ plus its tables as CSV."""
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +11,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
+from ..report._figures import _figure, _png
 from ._individual import IndividualFitter
 from ._study_fit import FitPlan
 
@@ -21,7 +20,6 @@ __all__ = ["write_fit_report"]
 PANELS = 48
 """Most subjects drawn in the grid of individual fits (the rest are in the tables)."""
 
-DPI = 100
 BASE_CITATIONS = ("Akaike1974", "Schwarz1978", "Virtanen2020")
 DATA_CITATIONS = {"pdxe": ("Gao2015",), "benzekry2014": ("Benzekry2014",), "petab": ("Schmiester2021",)}
 
@@ -77,22 +75,6 @@ subject{% if more %} (first {{ panels }} of {{ n_subjects }}){% endif %}.</figca
 (wide), statistics.csv, predictions.csv, held.csv{% if ranking %}, ranking.csv{% endif %}.</p>
 </main></body></html>
 """
-
-
-def _figure(width: float, height: float):
-    """A bare matplotlib Figure on the Agg canvas (pyplot's global state untouched)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _table(frame: pd.DataFrame, index: bool = True) -> str:

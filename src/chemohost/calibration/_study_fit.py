@@ -9,17 +9,16 @@ settings (``fit:``) and alternative models to rank against it (``compare:``).
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._errors import ChemohostError
+from .._yaml_config import load_config
 from ..mechanisms._shared import TUMOUR_VOLUME
 from ._error_models import Observable, error_model
 from ._errors import CalibrationError, DataFileError
@@ -134,40 +133,9 @@ class FitConfig(_Strict):
         return self
 
 
-def _field(loc: tuple) -> str:
-    return ".".join(str(x) for x in loc) or "(top level)"
-
-
 def load_fit_study(source: str | os.PathLike | dict) -> FitConfig:
     """Read and validate a fit study from a YAML path or a mapping; errors name the file and field."""
-    where = "fit study"
-    if isinstance(source, dict):
-        data = source
-    else:
-        path = Path(source)
-        where = str(path)
-        if not path.is_file():
-            raise CalibrationError(f"fit study file '{path}' does not exist")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise CalibrationError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
-        if not isinstance(data, dict):
-            raise CalibrationError(f"{where}: a fit study is a YAML mapping with keys such as name, law, estimate")
-    try:
-        return FitConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            allowed = list(FitConfig.model_fields) if len(err["loc"]) == 1 else []
-            close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
-            msg = "unknown field" + (f" (did you mean '{close[0]}'?)" if close else "") + (
-                f"; accepted: {', '.join(allowed)}" if allowed else "")
-        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise CalibrationError(f"{where}: field '{_field(err['loc'])}': {msg}{more}") from None
+    return load_config(source, FitConfig, CalibrationError, "fit study", "name, law, estimate")
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,7 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
     ``new_lesions`` gives, per patient (same dims as the volumes without
     ``time``), the day a new lesion first becomes detectable (NaN: never),
     e.g. the first metastasis above the detection size
-    (:func:`chemohost.metastasis.time_to_detection`); every assessment from
+    (:func:`chemohost.metastasis.new_lesions`); every assessment from
     then on is PD, as RECIST counts a new lesion as progression.
 
     Returns

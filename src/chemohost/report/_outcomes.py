@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..mechanisms._shared import TUMOUR_VOLUME
-from ..outcomes import (MRECIST_CLASSES, OutcomeError, cox_hazard_ratios, kaplan_meier, logrank, mrecist_table, recist_table,
-                        time_to_endpoint)
+from ..mechanisms._shared import METASTASES, TUMOUR_VOLUME
+from ..outcomes import (MRECIST_CLASSES, OutcomeError, cox_hazard_ratios, kaplan_meier, logrank, mrecist_table,
+                        recist_table, time_to_endpoint)
 from ..outcomes._recist import RECIST_CLASSES
 from ..study import StudyPlan
 from . import _figures
@@ -40,8 +40,14 @@ def _assessed(results: xr.Dataset, start: float, interval: float) -> xr.DataArra
 
 
 def progression_table(results: xr.Dataset, start: float, interval: float) -> pd.DataFrame:
-    """Time to RECIST progression from ``start`` per (arm, patient), as duration/event pairs."""
-    table = recist_table(results, start=start, assessment_interval=interval)
+    """Time to RECIST progression from ``start`` per (arm, patient), as duration/event pairs; with metastases, a
+    new lesion (a metastasis reaching the detection size) is progression too."""
+    lesions = None
+    if METASTASES in results:
+        from ..metastasis import new_lesions
+
+        lesions = new_lesions(results, start=start)
+    table = recist_table(results, start=start, assessment_interval=interval, new_lesions=lesions)
     table[EVENT] = table["progressed"]
     table[DURATION] = np.where(table["progressed"], table["time to progression [day]"], table["follow-up [day]"])
     return table

@@ -82,7 +82,8 @@ def _arm_rows(plan: StudyPlan, colours: dict[str, str]) -> list[dict]:
              "mg": _number(r["cumulative dose [mg]"]), "mg_per_kg": _number(r["cumulative dose [mg/kg]"])}
             for _, r in group.iterrows() if pd.notna(r["agent"])
         ]
-        extras = [f"procedure: {x}" for x in plan.procedures.get(arm, ())] + [f"rule: {x}" for x in plan.rules.get(arm, ())]
+        extras = [f"procedure: {x}" for x in plan.procedures.get(arm, ())]
+        extras += [f"rule: {x}" for x in plan.rules.get(arm, ())]
         rows.append({"arm": arm, "regimen": group["regimen"].iloc[0], "colour": colours[arm], "doses": doses,
                      "extras": extras})
     return rows

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._errors import ChemohostError
+from .._yaml_config import load_config
 
 __all__ = ["ArmConfig", "OutcomesConfig", "StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
 
@@ -97,40 +97,6 @@ class StudyConfig(_Strict):
         return self
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(x) for x in loc) or "(top level)"
-
-
 def load_study(source: str | Path | dict) -> StudyConfig:
     """Read and validate a study from a YAML path or a mapping."""
-    where = "study"
-    if isinstance(source, dict):
-        data = source
-    else:
-        path = Path(source)
-        where = str(path)
-        if not path.is_file():
-            raise StudyError(f"study file '{path}' does not exist")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise StudyError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
-        if not isinstance(data, dict):
-            raise StudyError(f"{where}: a study file must be a YAML mapping with keys such as name, arms, duration")
-    try:
-        return StudyConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = _where(err["loc"])
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            import difflib
-
-            allowed = list(StudyConfig.model_fields) if len(err["loc"]) == 1 else []
-            close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            msg = f"unknown field{hint}" + (f"; accepted: {', '.join(allowed)}" if allowed else "")
-        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise StudyError(f"{where}: field '{field}': {msg}{more}") from None
+    return load_config(source, StudyConfig, StudyError, "study", "name, arms, duration")

@@ -25,7 +25,9 @@ __all__ = ["arm_colours", "capacity_figure", "concentration_figure", "coverage_f
 
 DPI = 110
 VEHICLE_COLOUR = "#4d4d4d"
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22",
+           "#393b79", "#e7969c", "#637939", "#7b4173", "#9edae5")
+"""Arm colours (tab10 without its grey, which marks the vehicle, then darker and lighter tones of tab20b/c)."""
 ZOOM_HOURS = 24.0
 LOG_FLOOR = 1e-4
 """Lowest concentration drawn on the log axes, as a fraction of Cmax."""

@@ -15,6 +15,7 @@ import xarray as xr
 
 from .._errors import ChemohostError, unknown
 from ._events import ADD_STATE, SCALE_STATE
+from ._simulate import run_kernel
 
 
 def _controlled_agents(rule, agents: tuple[str, ...]) -> set[str]:
@@ -32,8 +33,6 @@ def _controlled_agents(rule, agents: tuple[str, ...]) -> set[str]:
 def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads,
                         progress=False):
     """Outputs ``(P, T, S)``, solver status and steps, and the dose record of a batch under ``rules``."""
-    from ._simulate import run_kernel
-
     times, params, ev = batch.times, batch.parameters, batch.events
     n, t_end = params.shape[0], float(times[-1])
     observables = [*model.state_names, *model.output_names]
@@ -63,16 +62,17 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
     shift = np.zeros((n, n_doses))
     factor = np.ones((n, n_doses))
     decided = np.zeros((n, n_doses), bool)
-    out = np.full((n, times.size, sel.size), np.nan)
+    live = np.arange(n_doses)  # doses some patient has not had decided yet
+    out = np.empty((n, times.size, sel.size))  # every output time falls in one segment
     status = np.zeros(n, np.int64)
     steps = np.zeros(n, np.int64)
-    extra: list[tuple[float, int, int, np.ndarray]] = []  # events decided at visits (resections)
+    events = _Events(ev, dose, shift, factor)
 
     y, u = np.ascontiguousarray(y0), None
     t = float(batch.t0)
     # observe the initial states
-    obs = _segment(run_kernel, kernel, method, t, np.array([t]), y, u, params, ev, shift, factor, dose, extra,
-                   sel_all, status, steps, rtol, atol, max_step, max_steps, threads, with_events=False)[0][:, -1]
+    obs = _segment(kernel, method, t, np.array([t]), y, u, params, None, sel_all, status, steps, rtol, atol,
+                   max_step, max_steps, threads)[0][:, -1]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -86,30 +86,37 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
                     if kind != "resect":
                         raise ChemohostError(f"rule '{rule}' returned an unknown action '{kind}'")
                     for name in model.primary_states:
-                        extra.append((t, SCALE_STATE, model.state_names.index(name), np.asarray(values, float)))
-        start = planned_start + shift
-        due_now = ~decided & (start <= t + 1e-12)
+                        events.extra.append((t, SCALE_STATE, model.state_names.index(name),
+                                             np.asarray(values, float)))
+        start = planned_start[:, live] + shift[:, live]
+        open_ = ~decided[:, live]
+        due_now = open_ & (start <= t + 1e-12)
         for rule, mem, ctrl in zip(rules, memory, controls):
-            due = due_now & ctrl
-            patients = due.any(axis=1)
+            ctrl = ctrl[live]
+            patients = (due_now & ctrl).any(axis=1)
             if not patients.any():
                 continue
             f, delay = rule.decide(t, view, mem, patients)
             late = patients & (delay > 0)
             if late.any():  # postpone this and every later undecided dose of the rule's agents
-                move = late[:, None] & ~decided & ctrl[None, :]
-                shift += np.where(move, delay[:, None], 0.0)
+                move = late[:, None] & open_ & ctrl[None, :]
+                i, j = np.nonzero(move)
+                shift[i, live[j]] += delay[i]
+                start[i, j] += delay[i]
+                events.latest = max(events.latest, float(shift[i, live[j]].max()))
                 due_now &= ~move
-            due = due_now & ctrl
-            factor = np.where(due, factor * f[:, None], factor)
-        decided |= due_now
-        start = planned_start + shift
-        pending = np.where(decided, np.inf, start)
+            i, j = np.nonzero(due_now & ctrl)
+            factor[i, live[j]] *= f[i]
+        i, j = np.nonzero(due_now)
+        decided[i, live[j]] = True
+        open_ &= ~due_now
+        pending = np.where(open_, start, np.inf)
+        live = live[open_.any(axis=0)]
         t_next = min(float(pending.min(initial=np.inf)), float(visits[visits > t + 1e-12].min(initial=np.inf)), t_end)
         inside = (times >= t) & (times < t_next) if t_next > t else (times == t)
         seg_times = np.append(times[inside], t_next) if t_next > t else times[inside]
-        rec, y, u = _segment(run_kernel, kernel, method, t, seg_times, y, u, params, ev, shift, factor, dose, extra,
-                             sel_all, status, steps, rtol, atol, max_step, max_steps, threads)
+        rec, y, u = _segment(kernel, method, t, seg_times, y, u, params, events, sel_all, status, steps, rtol, atol,
+                             max_step, max_steps, threads)
         n_in = int(inside.sum())
         out[:, inside] = rec[:, :n_in, :sel.size]
         if t_next <= t:  # the final output time, recorded after its events
@@ -135,46 +142,75 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
     return out, status, steps, log
 
 
-def _segment(run_kernel, kernel, method, t, seg_times, y, u, params, ev, shift, factor, dose, extra, sel_all,
-             status, steps, rtol, atol, max_step, max_steps, threads, with_events=True):
+class _Events:
+    """The batch's events as decisions move and scale the doses, plus events decided at visits (resections).
+
+    The bounds of each event column over patients are kept, so that a segment
+    looks only at the columns that can fall inside it.
+    """
+
+    def __init__(self, ev, dose, shift, factor):
+        self.ev, self.dose, self.shift, self.factor = ev, dose, shift, factor
+        self.is_dose = dose >= 0
+        self.column = np.where(self.is_dose, dose, 0)
+        self.first = ev.time.min(axis=0, initial=np.inf)
+        self.last = ev.time.max(axis=0, initial=-np.inf)
+        self.latest = 0.0  # the largest delay of any dose so far [day]
+        self.extra: list[tuple[float, int, int, np.ndarray]] = []
+
+    def rows(self, t: float, stop: float, n: int) -> tuple[np.ndarray, ...]:
+        """Kernel event arrays ``(P, E)`` of the events in [t, stop) (at ``t`` only when ``stop == t``),
+        sorted per patient."""
+        ev, upper = self.ev, (lambda x: x < stop) if stop > t else (lambda x: x <= stop)
+        cols = np.flatnonzero(upper(self.first) & (self.last + self.latest * self.is_dose >= t))
+        ev_t, ev_v = ev.time[:, cols], ev.value[:, cols]
+        if self.shift.shape[1]:  # doses move and scale with their decisions; other events stay as they are
+            d, is_dose = self.column[cols], self.is_dose[cols]
+            ev_t = ev_t + np.where(is_dose, self.shift[:, d], 0.0)
+            ev_v = ev_v * np.where(is_dose, self.factor[:, d], 1.0)
+        kind, index, scale = ev.kind[cols], ev.index[cols], ev.scale[cols]
+        extra = [x for x in self.extra if x[0] >= t and upper(x[0])]
+        if extra:
+            ev_t = np.hstack([ev_t, np.tile([x[0] for x in extra], (n, 1))])
+            ev_v = np.hstack([ev_v, np.stack([x[3] for x in extra], axis=1)])
+            kind = np.concatenate([kind, [x[1] for x in extra]])
+            index = np.concatenate([index, [x[2] for x in extra]])
+            scale = np.concatenate([scale, np.full(len(extra), -1)])
+        window = (ev_t >= t) & upper(ev_t)
+        keep = np.flatnonzero(window.any(axis=0))
+        window, ev_t, ev_v = window[:, keep], ev_t[:, keep], ev_v[:, keep]
+        order = np.argsort(np.where(window, ev_t, np.inf), axis=1, kind="stable")
+
+        def take(a):
+            a = np.asarray(a)
+            a = np.broadcast_to(a[keep], (n, keep.size)) if a.ndim == 1 else a
+            return np.ascontiguousarray(np.take_along_axis(a, order, axis=1))
+
+        return (np.where(take(window), take(ev_t), np.inf), take(kind).astype(np.int64),
+                take(index).astype(np.int64), take(ev_v), take(scale).astype(np.int64))
+
+
+def _segment(kernel, method, t, seg_times, y, u, params, events, sel_all, status, steps, rtol, atol, max_step,
+             max_steps, threads):
     """Integrate every patient from ``t`` over ``seg_times`` with the events in [t, seg_times[-1]);
     the last output time's own events are left to the next segment unless it equals ``t``
-    (``with_events=False``: none, to observe the states as they are)."""
+    (``events=None``: none, to observe the states as they are)."""
     n = params.shape[0]
-    ev_t, ev_v = ev.time, ev.value
-    if shift.shape[1]:  # doses move and scale with their decisions; other events stay as they are
-        is_dose = dose >= 0
-        d = np.where(is_dose, dose, 0)
-        ev_t = ev_t + np.where(is_dose, shift[:, d], 0.0)
-        ev_v = ev_v * np.where(is_dose, factor[:, d], 1.0)
-    kind = np.broadcast_to(ev.kind, ev_t.shape)
-    index = np.broadcast_to(ev.index, ev_t.shape)
-    scale = np.broadcast_to(ev.scale, ev_t.shape)
-    if extra:
-        ev_t = np.hstack([ev_t, np.array([[x[0]] * n for x in extra]).T])
-        ev_v = np.hstack([ev_v, np.stack([x[3] for x in extra], axis=1)])
-        kind = np.hstack([kind, np.tile([x[1] for x in extra], (n, 1))])
-        index = np.hstack([index, np.tile([x[2] for x in extra], (n, 1))])
-        scale = np.hstack([scale, np.full((n, len(extra)), -1)])
-    stop = seg_times[-1]
-    window = (ev_t >= t) & ((ev_t < stop) if stop > t else (ev_t <= stop)) & with_events
-    cols = np.flatnonzero(window.any(axis=0))
-    w = window[:, cols]
-    order = np.argsort(np.where(w, ev_t[:, cols], np.inf), axis=1, kind="stable")
-    take = lambda a: np.ascontiguousarray(np.take_along_axis(np.asarray(a)[:, cols], order, axis=1))  # noqa: E731
-    rows = (np.where(np.take_along_axis(w, order, axis=1), take(ev_t), np.inf), take(kind).astype(np.int64),
-            take(index).astype(np.int64), take(ev_v), take(scale).astype(np.int64))
-    active = status == 0
+    if events is None:
+        rows = (np.full((n, 0), np.inf), *(np.zeros((n, 0), np.int64),) * 2, np.zeros((n, 0)),
+                np.zeros((n, 0), np.int64))
+    else:
+        rows = events.rows(t, seg_times[-1], n)
     rec = np.full((n, seg_times.size, sel_all.size), np.nan)
     y_end, u_end = np.full_like(y, np.nan), (np.zeros((n, max(1, kernel.module.NINPUT))) if u is None else u.copy())
-    idx = np.flatnonzero(active)
+    idx = np.flatnonzero(status == 0)
     if idx.size:
         sub = slice(None) if idx.size == n else idx
         r = np.empty((idx.size, seg_times.size, sel_all.size))
         st, sp = np.zeros(idx.size, np.int64), np.zeros(idx.size, np.int64)
         ye, ue = run_kernel(kernel, method, t, np.ascontiguousarray(seg_times), y[sub], None if u is None else u[sub],
-                            params[sub], tuple(a[sub] for a in rows), sel_all, r, st, sp, rtol, atol, max_step,
-                            max_steps, threads)
+                            params[sub], tuple(np.ascontiguousarray(a[sub]) for a in rows), sel_all, r, st, sp,
+                            rtol, atol, max_step, max_steps, threads)
         rec[sub], y_end[sub], u_end[sub] = r, ye, ue
         status[sub] = st
         steps[sub] += sp

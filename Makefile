@@ -1,20 +1,23 @@
 # Two commands do everything: `make run` and `make test`.
+# Installs are pinned by requirements/lock.txt (regenerate with `make lock`).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements/lock.txt
+PIP    := $(BIN)/python -m pip install --quiet --constraint $(LOCK)
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test test-fast test-slow install install-test bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) -e ".[test,bench]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -26,14 +29,23 @@ run: install
 	$(BIN)/chemohost run --out results/reference
 	$(BIN)/chemohost run src/chemohost/data/studies/gingis_velitski.yaml --out results/gingis_velitski
 
-## test: install with the test extras and run the test suite
+## test: install with the test extras and run the test suite (the slow scientific checks run in `make test-slow`)
 test: install-test
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m "not slow"
 
-## bench: engine throughput against SciPy and diffrax (installs the bench extra)
-bench: install
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
+## test-slow: the slow scientific checks (CI runs them after `make test`)
+test-slow: install-test
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m slow
+
+## bench: engine throughput against SciPy, diffrax and libRoadRunner (installs the bench extra)
+bench: install-test
 	$(BIN)/python benchmarks/bench_engine.py
+
+## lock: regenerate requirements/lock.txt for Python 3.11 on Linux x86_64 from pyproject's bounds
+lock:
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 \
+	    --python-platform x86_64-manylinux_2_28 --upgrade -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) results build src/*.egg-info

@@ -7,6 +7,8 @@
     citations: [Eiseman1994]
     values:
       "Paclitaxel clearance [L/day]": {value: 3.25, unit: mL/min/kg, tag: V, source: "..."}
+      "Some placeholder [1/day]": {value: 0.5, unit: 1/day, tag: U, source: "...",
+                                   range: [0.1, 2.0], range_rationale: "..."}
     variability:                 # optional, log-normal
       omega:
         "Paclitaxel clearance [L/day]": {value: 0.3, tag: U, source: "..."}
@@ -57,6 +59,8 @@ class _Provenance(BaseModel):
 class _Value(_Provenance):
     value: float
     unit: str = Field(min_length=1)
+    range: tuple[float, float] | None = None
+    range_rationale: str | None = None
 
 
 class _Omega(_Provenance):

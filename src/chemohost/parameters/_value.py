@@ -40,6 +40,12 @@ class ParameterValue:
         Key in :mod:`chemohost.citations`, if the value has its own reference.
     note:
         Caveats: unit conversions, approximations, what is unverified.
+    range:
+        Plausible ``(low, high)`` in :attr:`unit`, required of a placeholder (tag ``U``
+        or ``proposed``) that a sensitivity or robustness analysis samples; ``low < value``
+        is not required, only ``low < high``.
+    range_rationale:
+        One line saying where the range comes from.
     """
 
     value: float
@@ -48,6 +54,8 @@ class ParameterValue:
     source: str
     citation: str | None = None
     note: str | None = None
+    range: tuple[float, float] | None = None
+    range_rationale: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.value, bool) or not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
@@ -66,3 +74,12 @@ class ParameterValue:
             raise ParameterError("parameter value needs a unit ('-' for dimensionless)")
         if not self.source.strip():
             raise ParameterError("parameter value needs a non-empty source (paper and table, or the arithmetic)")
+        if self.range is not None:
+            low, high = (float(x) for x in self.range)
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise ParameterError(f"range must be two finite numbers [low, high] with low < high, got {list(self.range)}")
+            if not (self.range_rationale or "").strip():
+                raise ParameterError("a range needs a one-line range_rationale saying where it comes from")
+            object.__setattr__(self, "range", (low, high))
+        elif self.range_rationale is not None:
+            raise ParameterError("range_rationale given without a range")

@@ -39,3 +39,45 @@ def unknown(kind: str, value: str, allowed: Iterable[str]) -> str:
     """One-line message for an unknown ``kind`` named ``value``."""
     allowed = sorted(allowed)
     return f"unknown {kind} '{value}'{did_you_mean(value, allowed)}; accepted: {', '.join(allowed)}"
+
+
+class ArgumentError(ChemohostError, TypeError):
+    """A Python argument of the wrong type (also a :class:`TypeError`, so ``except TypeError`` still catches it)."""
+
+
+class LimitError(ChemohostError):
+    """An input past one of the documented size bounds (:mod:`chemohost.limits`)."""
+
+
+QUOTE_LIMIT = 200
+"""Characters of user input an error message quotes before cutting it."""
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for an error message, cut to about ``limit`` characters.
+
+    Every message that echoes user input goes through this helper, so a
+    100 kB regimen or a 5 MB data line gives a short, one-line message:
+
+    >>> quote("paclitaxel 25 mg/kg")
+    "'paclitaxel 25 mg/kg'"
+    >>> quote("x" * 1000, limit=10)
+    "'xxxxxxxxxx'… (1000 characters)"
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, limit, limit
+    short.maxdict = short.maxlist = short.maxtuple = short.maxset = 8
+    text = short.repr(value)
+    return text if len(text) <= limit + 20 else text[:limit] + "…"
+
+
+def one_line(message: str, limit: int = 2 * QUOTE_LIMIT + 600) -> str:
+    """``message`` on one line, cut to ``limit`` characters (the last guard before a message is printed)."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._errors import ChemohostError
+from .._errors import ChemohostError, quote
 
 
 class RegimenError(ChemohostError):
@@ -25,4 +25,4 @@ class InvalidField(RegimenError):
         self.field = field
         self.problem = problem
         self.hint = hint
-        super().__init__(f"{owner}: {problem.replace('{}', f'{field}={value!r}', 1)}; {hint}")
+        super().__init__(f"{owner}: {problem.replace('{}', f'{field}={quote(value)}', 1)}; {hint}")

@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._errors import quote
+from ..limits import MAX_DAY, MAX_DOSE_EVENTS, MAX_DOSE_MG, check_count
 from . import _format
 from ._errors import InvalidField, RegimenError
 from ._units import AMOUNT_UNITS, RATE_UNITS, UNITS
@@ -242,6 +244,11 @@ class AgentSchedule:
             )
         if not (isinstance(self.route, str) and self.route in ROUTES):
             raise self._invalid("route", "unknown route {}", f"accepted: {', '.join(ROUTES)}")
+        if self.dose * UNITS[self.dose_unit].mg > MAX_DOSE_MG:
+            raise self._invalid(
+                "dose", f"dose {{}} is more than {MAX_DOSE_MG:g} mg (per kg, per m2 or per day as its unit says)",
+                "check the number and the unit (chemohost.limits.MAX_DOSE_MG)"
+            )
 
     def _check_continuous(self) -> None:
         if not isinstance(self.is_continuous, bool):
@@ -280,6 +287,11 @@ class AgentSchedule:
             raise self._invalid(
                 "interval", "dosing interval must be more than 0 days, got {}", "e.g. 'q7d', 'q3w' or 'daily'"
             )
+        for name in ("start", "end", "interval"):
+            value = getattr(self, name)
+            if _is_real(value) and abs(value) > MAX_DAY:
+                raise self._invalid(name, f"{{}} is beyond the bound of {MAX_DAY:g} days", "check the day number "
+                                    "(chemohost.limits.MAX_DAY)")
         if self.cycle_days is not None:
             self._check_cycle_days()
         if self.count is not None:
@@ -292,6 +304,11 @@ class AgentSchedule:
                     "count",
                     "count {} needs a dosing interval",
                     "add e.g. 'q7d' (or the cycle length, 'q28d', after 'on days'), or remove the count",
+                )
+            if self.count * len(self.cycle_days or (1,)) > MAX_DOSE_EVENTS:
+                raise self._invalid(
+                    "count", f"count {{}} gives more than {MAX_DOSE_EVENTS:,} administrations",
+                    "split the span into several studies (chemohost.limits.MAX_DOSE_EVENTS)"
                 )
         if self.end is not None:
             if not (_is_real(self.end) and self.end > self.start):
@@ -319,6 +336,11 @@ class AgentSchedule:
                 "cycle_days",
                 "cycle days {} must be distinct whole days of at least 1",
                 "day 1 is the cycle start, e.g. 'on days 1,8,15' or 'on days 1-5'",
+            )
+        if days[-1] > MAX_DAY or len(days) > MAX_DOSE_EVENTS:
+            raise self._invalid(
+                "cycle_days", f"cycle days {{}} go beyond day {MAX_DAY:g} or number more than {MAX_DOSE_EVENTS:,}",
+                "check the day numbers (chemohost.limits)"
             )
         if self.interval is not None and days[-1] - 1 >= self.interval:
             raise self._invalid(
@@ -400,6 +422,9 @@ class AgentSchedule:
         stop = self._stop(until)
         if self.is_continuous:
             return [self.start] if self.start < stop else []
+        check_count(f"regimen '{self}': administrations before day {_format.number(until)}",
+                    self.count_administrations(until), MAX_DOSE_EVENTS,
+                    "lengthen the dosing interval, give a dose count (xN) or split the span into several studies")
         offsets = [day - 1.0 for day in self.cycle_days or (1,)]
         if self.interval is None:
             return [self.start + offset for offset in offsets if self.start + offset < stop]
@@ -410,6 +435,19 @@ class AgentSchedule:
             times.extend(base + offset for offset in offsets if base + offset < stop)
             cycle += 1
         return times
+
+    def count_administrations(self, until: float) -> float:
+        """How many administrations start before ``until`` [day] (counted without building them; may overcount by one cycle)."""
+        stop = self._stop(until)
+        if self.start >= stop:
+            return 0
+        if self.is_continuous:
+            return 1
+        per_cycle = len(self.cycle_days or (1,))
+        if self.interval is None:
+            return per_cycle
+        cycles = math.ceil((stop - self.start) / self.interval)
+        return per_cycle * (cycles if self.count is None else min(cycles, self.count))
 
     def _stop(self, until: float) -> float:
         """When dosing stops [day]: the end day, or ``until`` if earlier."""

@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .._errors import quote
+from ..limits import MAX_DAY, MAX_DOSE_EVENTS
 from ._agents import AgentTable
 from ._errors import InvalidField, RegimenError
 from ._format import DURATION_UNITS
@@ -62,7 +64,7 @@ def parse_regimen(text: str, known_agents: Mapping[str, str]) -> tuple[AgentSche
         words = text[start:end].strip().lower()
         if not words and len(clauses) > 1:
             raise RegimenError(
-                f"regimen {text!r}: empty agent clause (clause {number}, column {start + 1}); "
+                f"regimen {quote(text)}: empty agent clause (clause {number}, column {start + 1}); "
                 "remove the extra ';' or '+', or write a clause such as 'paclitaxel 25 mg/kg iv'"
             )
         if words in NO_TREATMENT:
@@ -147,8 +149,8 @@ class _Clause:
         where = f"token {first.index}, column {first.start + 1}"
         if self.number is not None:
             where = f"clause {self.number}, {where}"
-        subject = f"{self.text[first.start : last.end]!r} ({where})"
-        return RegimenError(f"regimen {self.text!r}: {problem.replace('{}', subject, 1)}; {hint}")
+        subject = f"{quote(self.text[first.start : last.end])} ({where})"
+        return RegimenError(f"regimen {quote(self.text)}: {problem.replace('{}', subject, 1)}; {hint}")
 
     # -- token stream --------------------------------------------------------
 
@@ -180,7 +182,7 @@ class _Clause:
         """The next token, which must be one of ``words``."""
         token = self.peek()
         if token is None or token.word not in words:
-            found = "nothing" if token is None else repr(token.text)
+            found = "nothing" if token is None else quote(token.text)
             raise self.fail(
                 f"expected {' or '.join(map(repr, words))} after {{}}, found {found}", after, f"write e.g. {example!r}"
             )
@@ -313,7 +315,7 @@ class _Clause:
             raise self.fail(
                 f"duplicate {_SLOT_NAMES[slot]} {{}}",
                 span,
-                f"{earlier!r} is already given at token {first.index}; keep one",
+                f"{quote(earlier)} is already given at token {first.index}; keep one",
             )
         self.slots[slot] = (span, value)
 
@@ -355,10 +357,14 @@ class _Clause:
             low, high, day = match.groups()
             if day is not None:
                 days.append(float(day))
+            elif max(len(low), len(high)) > len(str(int(MAX_DAY))) or int(high) - int(low) >= MAX_DOSE_EVENTS:
+                raise self.fail(f"day range {quote(item.strip())} in {{}} is too long", span,
+                                f"cycle days go up to day {MAX_DAY:g}, at most {MAX_DOSE_EVENTS:,} of them "
+                                "(chemohost.limits); use a cycle length such as 'on days 1-5 q28d'")
             elif int(low) <= int(high):
                 days.extend(range(int(low), int(high) + 1))
             else:
-                raise self.fail(f"day range {item.strip()!r} in {{}} runs backwards", span, "write e.g. 'on days 1-5'")
+                raise self.fail(f"day range {quote(item.strip())} in {{}} runs backwards", span, "write e.g. 'on days 1-5'")
         self.fill("day", span, ("days", tuple(days)))
 
     # -- assembly ------------------------------------------------------------
@@ -383,7 +389,7 @@ class _Clause:
                 raise self.fail(
                     "{} sets the start a second time",
                     self.slots["start"][0],
-                    f"{self.text[first.start : last.end]!r} already gives the day of the single dose; keep one",
+                    f"{quote(self.text[first.start : last.end])} already gives the day of the single dose; keep one",
                 )
             values["start"] = day
             self.spans["start"] = self.slots["day"][0]

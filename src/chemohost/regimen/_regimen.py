@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from .._errors import ArgumentError, quote
+from ..limits import MAX_DOSE_EVENTS, check_count
 from ._agents import default_agents
 from ._objects import AgentSchedule, DoseEvent, check_expansion
 from ._parse import parse_regimen
@@ -68,7 +70,7 @@ class Regimen:
             With the offending token, its position and what is accepted.
         """
         if not isinstance(text, str):
-            raise TypeError(
+            raise ArgumentError(
                 f"Regimen.parse expects a string such as 'paclitaxel 25 mg/kg iv q7d x3', got {type(text).__name__}"
             )
         return cls(parse_regimen(text, default_agents() if known_agents is None else known_agents))
@@ -122,12 +124,19 @@ class Regimen:
             Amounts in mg, rates in mg/day, times and durations in days.
         """
         check_expansion(until, body_weight, body_surface_area)
+        check_count(f"regimen {quote(str(self))}: administrations before day {until:g}", self.count_administrations(until),
+                    MAX_DOSE_EVENTS, "lengthen the dosing intervals, give dose counts (xN) or split the span")
         events = [
             event
             for schedule in self.schedules
             for event in schedule.dose_events(until, body_weight, body_surface_area)
         ]
         return sorted(events, key=lambda event: event.time)
+
+    def count_administrations(self, until: float) -> float:
+        """How many administrations start before ``until`` [day], counted without building them."""
+        check_expansion(until, None, None)
+        return sum(schedule.count_administrations(until) for schedule in self.schedules)
 
     def cumulative_dose(
         self, until: float, body_weight: float | None = None, body_surface_area: float | None = None

@@ -75,7 +75,8 @@ def concentration_profiles(plan: StudyPlan, days: float | None = None, step: flo
     for arm, regimen in plan.regimens.items():
         ds = simulate(plan.model, regimen, typical, times, covariates=plan.covariates, n_patients=1,
                       method=solver.method, rtol=solver.rtol, atol=solver.atol, save=names)
-        arms.append(ds[names].isel(patient=0, drop=True))
+        # a study whose arms give no drug (only vehicle) has no concentration to profile
+        arms.append(ds[names].isel(patient=0, drop=True) if names else xr.Dataset(coords={"time": times}))
     profiles = xr.concat(arms, dim=pd.Index(list(plan.regimens), name="arm"))
     profiles.attrs = {
         "description": "plasma concentrations of one typical patient (all parameters at their typical values) per arm",

@@ -77,6 +77,12 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     return text if len(text) <= limit + 20 else text[:limit] + "…"
 
 
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, unquoted (for user input that a message already delimits)."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def one_line(message: str, limit: int = 2 * QUOTE_LIMIT + 600) -> str:
     """``message`` on one line, cut to ``limit`` characters (the last guard before a message is printed)."""
     text = " ".join(str(message).split())

@@ -9,15 +9,23 @@ restores the full names.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import xarray as xr
 
-from ._errors import ChemohostError
+from ._errors import ChemohostError, quote
 
-__all__ = ["save_results", "load_results", "check_writable", "netcdf_name"]
+__all__ = ["save_results", "load_results", "check_writable", "netcdf_name", "output_folder", "OutputFolderError"]
+
+
+class OutputFolderError(ChemohostError):
+    """An output folder that cannot be written, or that another run is writing."""
 
 
 def netcdf_name(name: str) -> str:
@@ -66,9 +74,162 @@ def save_results(ds: xr.Dataset, path: str | Path) -> Path:
 
 def load_results(path: str | Path) -> xr.Dataset:
     """Open results written by :func:`save_results`, restoring the full variable names."""
-    ds = xr.load_dataset(path, engine="h5netcdf")
+    if not isinstance(path, (str, os.PathLike)):
+        from ._errors import ArgumentError
+
+        raise ArgumentError(f"path must be a results file path, got {type(path).__name__}")
+    if not Path(path).is_file():
+        raise ChemohostError(f"results file {quote(str(path))} does not exist or is not a file")
+    try:
+        ds = xr.load_dataset(path, engine="h5netcdf")
+    except Exception as exc:  # h5py/h5netcdf raise OSError, ValueError or KeyError on bytes that are not NetCDF-4
+        raise ChemohostError(f"results file {quote(str(path))} is not a NetCDF-4 file written by chemohost "
+                             f"({type(exc).__name__})") from None
     rename = {name: ds[name].attrs["long_name"] for name in ds.variables if "long_name" in ds[name].attrs}
     ds = ds.rename(rename)
     for name in rename.values():
         ds[name].attrs.pop("long_name", None)
     return ds
+
+
+# -- output folders written as a unit ------------------------------------------------------------------------------
+
+MARKER = ".chemohost-output"
+"""File in every output folder chemohost writes: a folder holding it may be replaced by a later run."""
+_OUTPUT_SUFFIXES = {".nc", ".html", ".csv", ".md", ".png", ".svg", ".json", ".partial"}
+
+
+def _replaceable(folder: Path) -> None:
+    """Refuse to replace an existing ``folder`` holding files chemohost did not write."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise OutputFolderError(f"output {quote(str(folder))} is a file, not a folder; choose another with --out")
+    entries = list(folder.iterdir())
+    if not entries or (folder / MARKER).is_file():
+        return
+    # folders written before the marker: chemohost's own outputs only
+    foreign = [e.name for e in entries if not (e.is_file() and e.suffix in _OUTPUT_SUFFIXES)]
+    if foreign:
+        raise OutputFolderError(f"output folder {quote(str(folder))} holds files chemohost did not write (such as "
+                                f"{quote(foreign[0], 60)}), which a run would replace; choose a new or empty folder "
+                                "with --out")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two existing paths (Linux ``renameat2(RENAME_EXCHANGE)``); ``False`` where unsupported."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """Hold the lock file ``.<name>.lock`` beside ``folder`` (it holds the PID); another live holder is refused.
+
+    The lock is an ``flock`` on that file, which the system releases when its
+    process dies (even by SIGKILL), so the file a killed run leaves behind is a
+    stale lock that the next run reclaims.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    path = folder.with_name(f".{folder.name}.lock")
+    fd = None
+    for _ in range(10):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            raise OutputFolderError(
+                f"output folder {quote(str(folder))} is being written by another chemohost run (PID "
+                f"{holder or 'unknown'}); wait for it to finish or choose another folder with --out"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the run that held it removed the file meanwhile: lock the new one
+        fd = None
+    if fd is None:  # pragma: no cover - ten lost races in a row
+        raise OutputFolderError(f"could not lock output folder {quote(str(folder))}; try again")
+    try:
+        os.ftruncate(fd, 0)  # a stale lock of a killed run is reclaimed here
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _clean_leftovers(folder: Path) -> None:
+    """Remove what killed runs left beside ``folder`` (under the lock, so nothing live), restoring a swapped-out folder."""
+    for old in sorted(folder.parent.glob(f".{_glob_escape(folder.name)}.old-*")):
+        if not folder.exists():
+            os.rename(old, folder)  # killed between the two renames of a swap: the old folder comes back
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in folder.parent.glob(f".{_glob_escape(folder.name)}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+@contextlib.contextmanager
+def output_folder(folder: str | Path) -> Iterator[Path]:
+    """Write a run's outputs as a unit: yields a temporary sibling of ``folder`` that replaces it on success.
+
+    While the block runs, ``folder`` is locked against other chemohost runs
+    (:class:`OutputFolderError` names the PID holding it). When the block
+    succeeds the new folder is swapped in atomically (the old one is kept
+    until the swap succeeds); when it fails, or the process is killed,
+    ``folder`` stays as it was and the temporary sibling is removed (by the
+    next run, after a kill). An existing ``folder`` holding files chemohost did
+    not write is refused rather than replaced.
+    """
+    folder = Path(folder)
+    if not folder.name or folder.name in (".", ".."):
+        raise OutputFolderError(f"output folder {quote(str(folder))} must be named (not '.' or '..'); choose another "
+                                "with --out")
+    folder = check_writable(folder.parent) / folder.name
+    with _lock(folder):
+        _clean_leftovers(folder)
+        _replaceable(folder)
+        tmp = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+        tmp.mkdir()
+        try:
+            yield tmp
+            (tmp / MARKER).write_text("written by chemohost; a later run may replace this folder\n")
+            if not folder.exists():
+                os.rename(tmp, folder)
+            elif _exchange(tmp, folder):
+                shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
+            else:
+                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+                os.rename(folder, old)
+                os.rename(tmp, folder)
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

@@ -19,6 +19,10 @@ bound                     value                            to go beyond it
 ``MAX_SEED``              2**63 - 1                        —
 ``MAX_DOSE_MG``           1e6 per administration (mg,      —
                           mg/kg, mg/m2 or mg/day)
+``PARAMETER_MAGNITUDE``   parameter values 0 or within     —
+                          1e-100 … 1e100 in magnitude
+``RTOL_RANGE``            1e-13 ≤ rtol ≤ 0.5               —
+``ATOL_RANGE``            0 < atol ≤ 1                     —
 ========================  ===============================  ===========================================
 
 A *chunked trial* runs a large cohort as several smaller runs with different
@@ -30,13 +34,15 @@ chunks together are one cohort.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 
 from ._errors import ChemohostError, LimitError
 
 __all__ = [
-    "MAX_DAY", "MAX_DOSE_EVENTS", "MAX_DOSE_MG", "MAX_DURATION", "MAX_OUTPUT_TIMES", "MAX_PATIENTS", "MAX_SEED",
-    "check_count", "check_result_size", "max_result_bytes",
+    "ATOL_RANGE", "MAX_DAY", "MAX_DOSE_EVENTS", "MAX_DOSE_MG", "MAX_DURATION", "MAX_OUTPUT_TIMES", "MAX_PATIENTS",
+    "MAX_SEED", "PARAMETER_MAGNITUDE", "RTOL_RANGE", "check_count", "check_result_size", "check_tolerances",
+    "max_result_bytes",
 ]
 
 MAX_DOSE_EVENTS = 100_000
@@ -46,6 +52,9 @@ MAX_OUTPUT_TIMES = 1_000_000
 MAX_PATIENTS = 1_000_000
 MAX_SEED = 2**63 - 1
 MAX_DOSE_MG = 1e6
+PARAMETER_MAGNITUDE = (1e-100, 1e100)
+RTOL_RANGE = (1e-13, 0.5)
+ATOL_RANGE = (0.0, 1.0)  # exclusive of 0
 _DEFAULT_RESULT_GB = 4.0
 CHUNKED = "run it as a chunked trial (several runs with different seeds, concatenated along 'patient')"
 
@@ -82,3 +91,12 @@ def check_result_size(what: str, patients: int, times: int, outputs: int, arms: 
             f"{size / 2**30:,.1f} GiB, more than the bound of {bound / 2**30:g} GiB (chemohost.limits); save fewer "
             f"outputs, use a coarser output_interval, {CHUNKED}, or raise CHEMOHOST_MAX_RESULT_GB"
         )
+
+
+def check_tolerances(rtol: object, atol: object) -> None:
+    """Refuse solver tolerances outside :data:`RTOL_RANGE` and :data:`ATOL_RANGE`."""
+    for name, value, (low, high), strict in (("rtol", rtol, RTOL_RANGE, False), ("atol", atol, ATOL_RANGE, True)):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not (ok and (value > low if strict else value >= low) and value <= high):
+            raise ChemohostError(f"{name} must be a positive number in {'(' if strict else '['}{low:g}, {high:g}], got "
+                                 f"{str(value)[:50]}")

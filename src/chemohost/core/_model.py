@@ -73,12 +73,15 @@ MODEL_SETTINGS = ("self", "species", "drugs", "drug", "model_options")
 def _check_settings(family: str, cls: type[Mechanism], value: Mapping[str, Any]) -> None:
     """Reject settings a mechanism does not take (``{name: bmdc, coupling: …}``), naming the ones it does."""
     params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    inherited = cls.__init__ is Mechanism.__init__  # the base takes only what the model fills in
+    if not inherited and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
-    allowed = [name for name in params if name not in MODEL_SETTINGS]
+    allowed = [name for name, p in params.items() if name not in MODEL_SETTINGS
+               and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
     for key in value:
         if key != "name" and key not in allowed:
-            raise OptionError(f"model options, {family}: {cls.name}: " + unknown("setting", str(key), allowed))
+            problem = unknown("setting", str(key), allowed) if allowed else f"unknown setting '{key}'; it takes only 'name'"
+            raise OptionError(f"model options, {family}: {cls.name}: {problem}")
 
 
 def _choice(value: Any) -> str | None:

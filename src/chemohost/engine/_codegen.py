@@ -224,7 +224,11 @@ def _lock(path: Path):
 
 def _compile(fingerprint: str, source: str, initial_source: str) -> Kernel:
     folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChemohostError(f"cannot create the kernel cache folder '{folder}' ({exc.strerror}); point "
+                             "CHEMOHOST_CACHE_DIR at a writable folder") from None
     digest = hashlib.sha256((source + initial_source).encode()).hexdigest()[:16]
     name = f"chemohost_kernel_{digest}"
     kernel_path, initial_path = folder / f"{name}.py", folder / f"{name}_initial.py"

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._errors import ChemohostError, ParameterError, SimulationError, did_you_mean, unknown
+from .._errors import ArgumentError, ChemohostError, ParameterError, SimulationError, did_you_mean, quote, unknown
+from ..limits import MAX_OUTPUT_TIMES, MAX_PATIENTS, PARAMETER_MAGNITUDE, check_result_size, check_tolerances
 from ..core import Model, unit_of
 from ._codegen import METHODS, compile_model
 from ._events import build_events
@@ -34,7 +35,11 @@ def _as_batch(parameters, model: Model) -> tuple[dict[str, np.ndarray], int]:
     columns: dict[str, np.ndarray] = {}
     n = 1
     for name, value in parameters.items():
-        arr = np.atleast_1d(np.asarray(value, dtype=float))
+        try:
+            arr = np.atleast_1d(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {quote(name)} must be a number or a 1-D array of numbers, got "
+                                 f"{quote(value, 60)}") from None
         if arr.ndim != 1:
             raise ParameterError(f"parameter '{name}' must be a number or a 1-D array over patients")
         if arr.size > 1:
@@ -71,10 +76,12 @@ def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
             matrix[:, j] = p.default_for(covariates)
         col = matrix[:, j]
         lo, hi = p.bounds
-        bad = ~((col >= lo) & (col <= hi))
+        small, large = PARAMETER_MAGNITUDE
+        bad = ~((col >= lo) & (col <= hi) & np.isfinite(col) & ((col == 0) | ((abs(col) >= small) & (abs(col) <= large))))
         if bad.any():
             raise ParameterError(
-                f"parameter '{p.name}' must lie in [{lo}, {hi}]; {int(bad.sum())} patient(s) have values such as {col[bad][0]:g}"
+                f"parameter '{p.name}' must lie in [{lo}, {hi}], be finite and be 0 or between {small:g} and "
+                f"{large:g} in magnitude; {int(bad.sum())} patient(s) have values such as {col[bad][0]:g}"
             )
     return matrix, covariates
 
@@ -100,13 +107,23 @@ class Batch:
 def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_patients=None, t0=None,
                   procedures=None) -> Batch:
     """Validate a simulation's inputs and build its batch (see :func:`simulate` for the arguments)."""
-    times = np.asarray(times, dtype=float).ravel()
+    check_arguments(model=model, n_patients=n_patients, t0=t0)
+    try:
+        raw = np.asarray(times)
+    except (TypeError, ValueError):
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "iuf" or raw.size > MAX_OUTPUT_TIMES:
+        raise ArgumentError(f"times must be at most {MAX_OUTPUT_TIMES:,} numbers of days (chemohost.limits), got "
+                            f"{quote(times, 60)}")
+    times = raw.astype(float).ravel()
     if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
         raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
-    if isinstance(regimen, str):
-        from ..regimen import Regimen
+    from ..regimen import Regimen
 
+    if isinstance(regimen, str):
         regimen = Regimen.parse(regimen)
+    elif regimen is not None and not isinstance(regimen, Regimen):
+        raise ArgumentError(f"regimen must be None, a regimen string or a Regimen, got {type(regimen).__name__}")
     if hasattr(parameters, "columns"):  # a DataFrame, one row per patient
         merged = {c: parameters[c].to_numpy(float) for c in parameters.columns}
     else:
@@ -122,6 +139,41 @@ def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_p
     if times[0] < t0 or first_event < t0:
         raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
     return Batch(regimen, times, t0, matrix, cov, events, parse_procedures(procedures))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_arguments(**arguments) -> None:
+    """Refuse a :func:`simulate` argument of the wrong type or out of range, naming it (only those given)."""
+    def fail(name, expected):
+        value = arguments[name]
+        raise ArgumentError(f"{name} must be {expected}, got {type(value).__name__} {quote(value, 60)}")
+
+    checks = {
+        "model": (lambda v: isinstance(v, Model), "a chemohost.Model, e.g. chemohost.Model({'growth': 'gompertz'})"),
+        "n_patients": (lambda v: v is None or (_is_int(v) and 1 <= v <= MAX_PATIENTS),
+                       f"None or a whole number from 1 to {MAX_PATIENTS:,} (chemohost.limits; beyond it run a chunked "
+                       "trial: several calls with other parameters, concatenated along 'patient')"),
+        "t0": (lambda v: v is None or (_is_real(v) and math.isfinite(v)), "None or a finite number of days"),
+        "method": (lambda v: isinstance(v, str), "a solver name such as 'dopri5' or 'rosenbrock23'"),
+        "max_step": (lambda v: _is_real(v) and v > 0, "a number of days > 0 (math.inf: no limit)"),
+        "max_steps": (lambda v: _is_int(v) and v >= 1, "a whole number ≥ 1"),
+        "chunk_size": (lambda v: _is_int(v) and v >= 1, "a whole number of patients ≥ 1"),
+        "threads": (lambda v: v is None or (_is_int(v) and v >= 1), "None or a whole number of threads ≥ 1"),
+        "progress": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+        "save": (lambda v: v is None or (not isinstance(v, str) and all(isinstance(x, str) for x in v)),
+                 "None or a list of state and output names"),
+    }
+    for name in arguments:
+        ok, expected = checks[name]
+        if not ok(arguments[name]):
+            fail(name, expected)
 
 
 def simulate(
@@ -194,20 +246,24 @@ def simulate(
         with its unit; the per-patient parameters; solver diagnostics; and attrs
         with model options, regimen, tolerances, versions and citations.
     """
+    check_arguments(model=model, method=method, max_step=max_step, max_steps=max_steps, chunk_size=chunk_size,
+                    threads=threads, progress=progress, save=save, n_patients=n_patients)
     method = METHOD_ALIASES.get(method, method)
     if method not in METHODS:
-        raise ChemohostError(unknown("solver method", method, [*METHODS, *METHOD_ALIASES]))
-    if not (rtol > 0 and atol > 0):
-        raise ChemohostError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
+        raise ChemohostError(unknown("solver method", quote(method, 60), [*METHODS, *METHOD_ALIASES]))
+    check_tolerances(rtol, atol)
     observables = [*model.state_names, *model.output_names]
     if save is not None:
         for name in save:
             if name not in observables:
-                raise ChemohostError(unknown("output", name, observables))
+                raise ChemohostError(unknown("output", quote(name, 80), observables))
     saved = [name for name in observables if save is None or name in set(save)]
     sel = np.array([observables.index(name) for name in saved], dtype=np.int64)
+    if n_patients is not None:  # before anything of that size is allocated
+        check_result_size("simulate", n_patients, np.size(times), max(1, sel.size))
     batch = prepare_batch(model, regimen, parameters, times, covariates, n_patients, t0, procedures)
     regimen, times, t0, matrix, events = batch.regimen, batch.times, batch.t0, batch.parameters, batch.events
+    check_result_size("simulate", matrix.shape[0], times.size, max(1, sel.size))
     rules = tuple(rules or ())
     n = matrix.shape[0]
     kernel = compile_model(model)
@@ -273,6 +329,9 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
     y_end, u_end = np.empty((m, n_state)), np.empty((m, n_input))
     previous = numba.get_num_threads()
     if threads is not None:
+        if threads > numba.config.NUMBA_NUM_THREADS:
+            raise ArgumentError(f"threads={threads} is more than the {numba.config.NUMBA_NUM_THREADS} threads numba "
+                                "was started with (NUMBA_NUM_THREADS)")
         numba.set_num_threads(threads)
     try:
         kernel.solve_batch(method)(
@@ -280,6 +339,10 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
             float(rtol), float(atol), float(max_step), int(max_steps), sel, out, y_end, u_end, status, steps,
             64 * numba.get_num_threads(),
         )
+    except (SystemError, ArithmeticError) as exc:  # a division by zero or overflow inside the compiled solver
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise SimulationError(f"the solver met a non-finite value ({type(cause).__name__}: {cause}); check the "
+                              "parameters and doses for extreme values, or try method='stiff'") from None
     finally:
         numba.set_num_threads(previous)
     return y_end, u_end

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,7 +92,7 @@ def parse_yaml(text: str, where: str, error: type[ChemohostError]) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise error(f"{where}: not valid YAML{at}: {clip(problem)}") from None
 
 
@@ -100,8 +101,12 @@ def read_yaml(path: str | os.PathLike, what: str, error: type[ChemohostError]) -
     return parse_yaml(read_text(path, what, error), clip(str(path)), error)
 
 
+_UNION_TAG = re.compile(r"^(str|int|float|bool|list|dict|none|[A-Z]\w*Config)$|\[")
+
+
 def _where(loc: tuple[Any, ...]) -> str:
-    return clip(".".join(str(x) for x in loc) or "(top level)")
+    """``arms.a.rules`` from pydantic's location, without the tags of union members (``str``, ``ArmConfig``)."""
+    return clip(".".join(str(x) for x in loc if not _UNION_TAG.search(str(x))) or "(top level)")
 
 
 def load_config(source: str | Path | dict, model: type[Config], error: type[ChemohostError], what: str,
@@ -124,7 +129,7 @@ def load_config(source: str | Path | dict, model: type[Config], error: type[Chem
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = max(exc.errors(), key=lambda e: len(e["loc"]))  # the most specific (a union tries every member)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             allowed = list(model.model_fields) if len(err["loc"]) == 1 else []

@@ -7,6 +7,7 @@ accepted, and exits with status 2 — never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from enum import Enum
@@ -15,7 +16,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._errors import ChemohostError
+from ._errors import ChemohostError, one_line, quote
+from .limits import MAX_PATIENTS, MAX_SEED
 
 app = typer.Typer(
     name="chemohost",
@@ -39,13 +41,30 @@ StudyArg = Annotated[
 
 def _is_fit_study(path: Path) -> bool:
     """Whether a YAML file is a fit study (it names parameters to ``estimate``) rather than a simulation study."""
-    import yaml
+    from ._yaml_config import read_yaml
+    from .study import StudyError
 
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return False  # the study loader reports the problem
+    data = read_yaml(path, "study", StudyError)
     return isinstance(data, dict) and "estimate" in data
+
+
+def _check_environment() -> None:
+    """Refuse environment variables chemohost or numba would misread, before numba reads them."""
+    threads = os.environ.get("NUMBA_NUM_THREADS")
+    if threads is not None and not (threads.strip().isdigit() and 1 <= int(threads) <= 100_000):
+        raise ChemohostError(f"environment variable NUMBA_NUM_THREADS={quote(threads, 50)} must be a whole number of "
+                             "threads ≥ 1; unset it to use every core")
+    cache = os.environ.get("CHEMOHOST_CACHE_DIR")
+    if cache:
+        for folder in (Path(cache), *Path(cache).parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    raise ChemohostError(f"environment variable CHEMOHOST_CACHE_DIR={quote(cache, 100)} lies inside "
+                                         f"the file '{folder}'; point it at a folder")
+                break
+    from .limits import max_result_bytes
+
+    max_result_bytes()
 
 
 def _load(study: Path | None):
@@ -58,15 +77,16 @@ def _load(study: Path | None):
 def run(
     study: StudyArg = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/<study file name>, or results/reference).")] = None,
-    patients: Annotated[Optional[int], typer.Option(min=1, help="Override the cohort size (patients per arm).")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="Override the cohort seed.")] = None,
+    patients: Annotated[Optional[int], typer.Option(min=1, max=MAX_PATIENTS, help=(
+        "Override the cohort size (patients per arm); beyond the bound run several seeds (a chunked trial)."))] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=MAX_SEED, help="Override the cohort seed.")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
 
     Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
     """
-    from .io import check_writable, save_results
+    from .io import output_folder, save_results
     from .study import load_study, plan_study, run_study
 
     config = _load(study)
@@ -77,22 +97,24 @@ def run(
         config = load_study(data)
     started = time.perf_counter()
     plan = plan_study(config)
-    folder = check_writable(out or Path("results") / ("reference" if study is None else study.stem))
-    typer.echo(f"{config.name}: {len(plan.regimens)} arms x {config.cohort.size} patients, "
-               f"{config.duration:g} days, {len(plan.model.states)} states")
-    from .engine import compile_model
+    target = out or Path("results") / ("reference" if study is None else study.stem)
+    # everything is written into a temporary sibling that replaces the folder at the end, under a lock
+    with output_folder(target) as folder:
+        typer.echo(f"{config.name}: {len(plan.regimens)} arms x {config.cohort.size} patients, "
+                   f"{config.duration:g} days, {len(plan.model.states)} states")
+        from .engine import compile_model
 
-    compiled = time.perf_counter()
-    compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
-    if time.perf_counter() - compiled > 1:
-        typer.echo(f"compiled the model's kernel in {time.perf_counter() - compiled:.1f} s (cached for later runs)")
-    results = run_study(config, plan=plan, progress=progress)
-    nc = save_results(results, folder / "results.nc")
-    from .report import concentration_profiles, write_report
+        compiled = time.perf_counter()
+        compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
+        if time.perf_counter() - compiled > 1:
+            typer.echo(f"compiled the model's kernel in {time.perf_counter() - compiled:.1f} s (cached for later runs)")
+        results = run_study(config, plan=plan, progress=progress)
+        nc = save_results(results, folder / "results.nc")
+        from .report import concentration_profiles, write_report
 
-    report = write_report(results, plan, folder, profiles=concentration_profiles(plan))
+        report = write_report(results, plan, folder, profiles=concentration_profiles(plan))
     failed = int((results["solver_status"] != 0).sum())
-    typer.echo(f"wrote {report} and {nc} in {time.perf_counter() - started:.1f} s"
+    typer.echo(f"wrote {target / report.name} and {target / nc.name} in {time.perf_counter() - started:.1f} s"
                + (f" ({failed} solver failures, see report)" if failed else ""))
 
 
@@ -125,8 +147,8 @@ def fit(
         "group, censoring, dose columns), 'nonmem' CSV, 'petab' measurement TSV, a 'benzekry2014' growth table, "
         "or the 'pdxe' folder (or its TAone.volume.data.csv)."))],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/<study file name>).")] = None,
-    starts: Annotated[Optional[int], typer.Option(min=1, help="Override fit.n_starts (optimiser starts per subject).")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="Override fit.seed.")] = None,
+    starts: Annotated[Optional[int], typer.Option(min=1, max=10_000, help="Override fit.n_starts (optimiser starts per subject).")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, max=MAX_SEED, help="Override fit.seed.")] = None,
 ) -> None:
     """Fit a model to data subject by subject (maximum likelihood) and write report.html with CSV tables.
 
@@ -135,6 +157,7 @@ def fit(
     Example: chemohost fit examples/pdx_paclitaxel_fit.yaml ../shared/data/pdxe_gao2015 --out results/pdx_fit
     """
     from .calibration import load_fit_study, plan_fit, run_fit
+    from .io import output_folder
 
     config = load_fit_study(study)
     if starts is not None or seed is not None:
@@ -143,7 +166,13 @@ def fit(
         config = load_fit_study({**config.model_dump(), "fit": settings})
     started = time.perf_counter()
     plan = plan_fit(config)
-    fitted, ranking, report = run_fit(config, data, out or Path("results") / study.stem, plan=plan)
+    from .calibration._import import check_data_file
+
+    check_data_file(data, folder=config.data.format == "pdxe")
+    target = out or Path("results") / study.stem
+    with output_folder(target) as folder:  # written as a unit, under a lock (see ``run``)
+        fitted, ranking, report = run_fit(config, data, folder, plan=plan)
+    report = target / Path(report).name
     failed = int((~fitted.converged_).sum())
     typer.echo(f"{config.name}: {len(fitted.params_)} subjects, {int(fitted.n_obs_.sum())} observations, "
                f"total AIC {float(fitted.aic_.sum()):.1f}"
@@ -232,13 +261,25 @@ def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Cat
 def main() -> None:
     """Entry point: run the app, turning input errors into one line and exit code 2.
 
-    Usage errors (unknown command or option) are reported by Typer, also with code 2.
+    Usage errors (unknown command or option, an option value out of range) are
+    one line too, with the exit code 2 of Typer; the help without arguments stays as it is.
     """
     try:
-        app()
+        _check_environment()
+        code = app(standalone_mode=False)
     except ChemohostError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         sys.exit(2)
+    except typer.TyperException as exc:  # Typer's usage errors (a vendored click.ClickException)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+        else:
+            typer.echo(f"error: {one_line(exc.format_message())} (see chemohost --help)", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

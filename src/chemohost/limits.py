@@ -6,24 +6,22 @@ it. The bounds keep a typo (``q0.0001d``, ``cohort.size: 100000000``,
 ``duration: 1e9``) from hanging a machine or exhausting its memory; real
 studies sit far inside them.
 
-========================  ===============================  ===========================================
-bound                     value                            to go beyond it
-========================  ===============================  ===========================================
-``MAX_DOSE_EVENTS``       100,000 administrations per arm  split the simulated span into several studies
-``MAX_DAY``               1,000,000 days (any day number)  —
-``MAX_DURATION``          36,525 days (100 years)          —
-``MAX_OUTPUT_TIMES``      1,000,000 saved times            a coarser ``output_interval``
-``MAX_PATIENTS``          1,000,000 patients per arm       chunked trials: several runs, other seeds
-``MAX_RESULT_BYTES``      4 GiB of saved trajectories      ``CHEMOHOST_MAX_RESULT_GB``, fewer
-                                                           ``outputs``, or chunked trials
-``MAX_SEED``              2**63 - 1                        —
-``MAX_DOSE_MG``           1e6 per administration (mg,      —
-                          mg/kg, mg/m2 or mg/day)
-``PARAMETER_MAGNITUDE``   parameter values 0 or within     —
-                          1e-100 … 1e100 in magnitude
-``RTOL_RANGE``            1e-13 ≤ rtol ≤ 0.5               —
-``ATOL_RANGE``            0 < atol ≤ 1                     —
-========================  ===============================  ===========================================
+- :data:`MAX_DOSE_EVENTS`: 100,000 administrations per arm over the simulated
+  span (counted before they are built); beyond it, split the span.
+- :data:`MAX_DAY`: any day number in a regimen is at most 1,000,000 days.
+- :data:`MAX_DURATION`: 36,525 days (100 years) simulated.
+- :data:`MAX_OUTPUT_TIMES`: 1,000,000 saved times (or assessments, or rule
+  visits); beyond it, a coarser ``output_interval``.
+- :data:`MAX_PATIENTS`: 1,000,000 patients per arm; beyond it, a chunked trial.
+- :func:`max_result_bytes`: 4 GiB of saved trajectories (arms × patients ×
+  times × outputs × 8 bytes), estimated before allocation; beyond it, raise
+  ``CHEMOHOST_MAX_RESULT_GB``, save fewer ``outputs`` or run a chunked trial.
+- :data:`MAX_SEED`: seeds from 0 to 2**63 - 1 (what NumPy and HDF5 store).
+- :data:`MAX_METASTASIS_COHORTS`: 500 emission cohorts.
+- :data:`MAX_DOSE_MG`: 1e6 per administration, in mg, mg/kg, mg/m2 or mg/day.
+- :data:`PARAMETER_MAGNITUDE`: parameter values are finite and 0 or between
+  1e-100 and 1e100 in magnitude.
+- :data:`RTOL_RANGE`, :data:`ATOL_RANGE`: 1e-13 ≤ rtol ≤ 0.5 and 0 < atol ≤ 1.
 
 A *chunked trial* runs a large cohort as several smaller runs with different
 ``cohort.seed`` (or ``--seed``) values and concatenates their results along
@@ -41,7 +39,7 @@ from ._errors import ChemohostError, LimitError
 
 __all__ = [
     "ATOL_RANGE", "MAX_DAY", "MAX_DOSE_EVENTS", "MAX_DOSE_MG", "MAX_DURATION", "MAX_OUTPUT_TIMES", "MAX_PATIENTS",
-    "MAX_SEED", "PARAMETER_MAGNITUDE", "RTOL_RANGE", "check_count", "check_result_size", "check_tolerances",
+    "MAX_METASTASIS_COHORTS", "MAX_SEED", "PARAMETER_MAGNITUDE", "RTOL_RANGE", "check_count", "check_result_size", "check_tolerances",
     "max_result_bytes",
 ]
 
@@ -51,6 +49,7 @@ MAX_DURATION = 36_525.0
 MAX_OUTPUT_TIMES = 1_000_000
 MAX_PATIENTS = 1_000_000
 MAX_SEED = 2**63 - 1
+MAX_METASTASIS_COHORTS = 500
 MAX_DOSE_MG = 1e6
 PARAMETER_MAGNITUDE = (1e-100, 1e100)
 RTOL_RANGE = (1e-13, 0.5)

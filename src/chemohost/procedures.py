@@ -23,8 +23,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._errors import ChemohostError
+from ._errors import ChemohostError, clip, quote
 from .engine._events import ADD_STATE, SCALE_STATE
+from .limits import MAX_DAY
 
 __all__ = ["INOCULUM", "Inoculation", "Resection", "parse_procedure", "parse_procedures"]
 
@@ -36,10 +37,21 @@ def _day(value, what: str) -> float:
     try:
         day = float(value)
     except (TypeError, ValueError):
-        raise ChemohostError(f"{what}: day must be a number of days, got {value!r}") from None
-    if not math.isfinite(day):
-        raise ChemohostError(f"{what}: day must be finite, got {value!r}")
+        raise ChemohostError(f"{what}: day must be a number of days, got {quote(value)}") from None
+    if not (math.isfinite(day) and abs(day) <= MAX_DAY):
+        raise ChemohostError(f"{what}: day must be a finite number of days up to {MAX_DAY:g} (chemohost.limits), got "
+                             f"{quote(value)}")
     return day
+
+
+def _fraction(value, what: str) -> float:
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        fraction = math.nan
+    if not 0.0 <= fraction < 1.0:
+        raise ChemohostError(f"{what} must be a fraction in [0, 1), got {quote(value)}")
+    return fraction
 
 
 @dataclass(frozen=True)
@@ -51,9 +63,7 @@ class Resection:
 
     def __post_init__(self):
         object.__setattr__(self, "day", _day(self.day, "resection"))
-        if not 0.0 <= float(self.residual) < 1.0:
-            raise ChemohostError(f"resection: residual must be a fraction in [0, 1), got {self.residual!r}")
-        object.__setattr__(self, "residual", float(self.residual))
+        object.__setattr__(self, "residual", _fraction(self.residual, "resection: residual"))
 
     def events(self, model):
         if not model.primary_states:
@@ -81,7 +91,7 @@ class Inoculation:
         except (TypeError, ValueError):
             cells = math.nan
         if not (cells > 0 and math.isfinite(cells)):
-            raise ChemohostError(f"inoculation: cells must be a positive number, got {self.cells!r}")
+            raise ChemohostError(f"inoculation: cells must be a positive number, got {quote(self.cells)}")
         object.__setattr__(self, "cells", cells)
 
     def events(self, model):
@@ -94,10 +104,17 @@ class Inoculation:
         return f"inoculation of {self.cells:g} cells on day {self.day:g}"
 
 
+def _percent(text: str) -> float:
+    try:
+        return float(text) / 100
+    except ValueError:
+        raise ChemohostError(f"resection: the residual {quote(text)} must be a percentage such as 'leaving 1%'") from None
+
+
 _KINDS = {"resection": Resection, "inoculation": Inoculation}
 _SENTENCES = (
     (re.compile(r"^resection on day (\S+?)(?: leaving (\S+?)\s*%)?$"),
-     lambda m: Resection(m[1], float(m[2]) / 100 if m[2] else 0.0)),
+     lambda m: Resection(m[1], _percent(m[2]) if m[2] else 0.0)),
     (re.compile(r"^inoculation of (\S+) cells on day (\S+)$"), lambda m: Inoculation(m[2], m[1])),
 )
 _FORMS = "'resection on day 21', 'resection on day 21 leaving 1%', 'inoculation of 1e6 cells on day 1'"
@@ -113,19 +130,19 @@ def parse_procedure(spec) -> Resection | Inoculation:
             match = pattern.match(text)
             if match:
                 return build(match)
-        raise ChemohostError(f"procedure '{spec}' is not understood; write e.g. {_FORMS}")
+        raise ChemohostError(f"procedure {quote(spec)} is not understood; write e.g. {_FORMS}")
     if isinstance(spec, Mapping) and len(spec) == 1:
         (kind, fields), = spec.items()
         if kind not in _KINDS:
-            raise ChemohostError(f"unknown procedure '{kind}'; procedures are: {', '.join(_KINDS)}")
+            raise ChemohostError(f"unknown procedure {quote(kind)}; procedures are: {', '.join(_KINDS)}")
         if not isinstance(fields, Mapping):
-            raise ChemohostError(f"procedure '{kind}' needs a mapping of fields, got {fields!r}")
+            raise ChemohostError(f"procedure '{kind}' needs a mapping of fields, got {quote(fields)}")
         try:
             return _KINDS[kind](**fields)
         except TypeError as err:
-            raise ChemohostError(f"procedure '{kind}': {err}") from None
+            raise ChemohostError(f"procedure '{kind}': {clip(str(err))}") from None
     raise ChemohostError(f"a procedure is a sentence or a one-key mapping such as {{'resection': {{'day': 21}}}}, "
-                         f"got {spec!r}")
+                         f"got {quote(spec)}")
 
 
 def parse_procedures(specs) -> tuple[Resection | Inoculation, ...]:
@@ -134,4 +151,6 @@ def parse_procedures(specs) -> tuple[Resection | Inoculation, ...]:
         return ()
     if isinstance(specs, (str, Mapping, Resection, Inoculation)):
         specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise ChemohostError(f"procedures are a list of sentences or mappings, got {quote(specs)}")
     return tuple(parse_procedure(s) for s in specs)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import ChemohostError
+from ._errors import ChemohostError, clip, quote
 
 __all__ = ["RULES", "AdaptiveTherapy", "DoseModulation", "ResectionAtSize", "Rule", "ToxicityRule", "parse_rule",
            "parse_rules"]
@@ -34,7 +34,10 @@ NEUTROPHILS = "Circulating neutrophils [1e9/L]"
 
 
 def _positive(name: str, value, allow_zero=False) -> float:
-    value = float(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ChemohostError(f"{name} must be a number, got {quote(value)}") from None
     if not (value > 0 or (allow_zero and value == 0)) or not np.isfinite(value):
         raise ChemohostError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
     return value
@@ -263,27 +266,38 @@ def parse_rule(spec) -> Rule:
     if isinstance(spec, Rule):
         return spec
     if not (isinstance(spec, dict) and len(spec) == 1):
-        raise ChemohostError(f"a rule is a one-key mapping such as {{'adaptive': {{'stop_below': 0.5}}}}, got {spec!r}")
+        raise ChemohostError(f"a rule is a one-key mapping such as {{'adaptive': {{'stop_below': 0.5}}}}, got "
+                             f"{quote(spec)}")
     (name, fields), = spec.items()
     if name not in RULES:
         from ._errors import unknown
 
-        raise ChemohostError(unknown("rule", name, list(RULES)))
+        raise ChemohostError(unknown("rule", clip(str(name)), list(RULES)))
+    if not isinstance(fields, (dict, type(None))):
+        raise ChemohostError(f"rule '{name}' takes a mapping of settings such as {{'stop_below': 0.5}} (or nothing), "
+                             f"got {quote(fields)}")
     fields = dict(fields or {})
     if "agents" in fields and fields["agents"] is not None:
-        fields["agents"] = tuple([fields["agents"]] if isinstance(fields["agents"], str) else fields["agents"])
+        agents = fields["agents"]
+        agents = [agents] if isinstance(agents, str) else agents
+        if not (isinstance(agents, (list, tuple)) and all(isinstance(a, str) for a in agents)):
+            raise ChemohostError(f"rule '{name}': agents must be an agent name or a list of them, got "
+                                 f"{quote(fields['agents'])}")
+        fields["agents"] = tuple(agents)
     allowed = [f for f in RULES[name].__dataclass_fields__]
     for key in fields:
         if key not in allowed:
             from ._errors import unknown
 
-            raise ChemohostError(f"rule '{name}': " + unknown("field", key, allowed))
+            raise ChemohostError(f"rule '{name}': " + unknown("field", clip(str(key)), allowed))
     try:
         return RULES[name](**fields)
     except (TypeError, ValueError) as err:
-        raise ChemohostError(f"rule '{name}': {err}") from None
+        raise ChemohostError(f"rule '{name}': {clip(str(err))}") from None
 
 
 def parse_rules(specs) -> tuple[Rule, ...]:
     """Rules from a list of specs (see :func:`parse_rule`); ``None`` gives none."""
+    if isinstance(specs, (dict, Rule)):
+        specs = [specs]
     return tuple(parse_rule(s) for s in (specs or ()))

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import unknown
+from .._errors import clip, quote, unknown
+from ..limits import MAX_DOSE_EVENTS, check_count
 from ..core import unit_of
 from ..mechanisms._shared import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME, load_benzekry2014
@@ -62,20 +63,32 @@ class _Where:
         self.where, self.lines, self.labels, self.names = where, lines, labels, dict(names or {})
 
     def fail(self, position: int, column: str, problem: str) -> DataFileError:
-        at = f"line {self.lines[position]}" if self.lines is not None else f"row {self.labels[position]!r}"
-        return DataFileError(f"{self.where} {at}, column '{self.names.get(column, column)}': {problem}")
+        at = f"line {self.lines[position]}" if self.lines is not None else f"row {quote(self.labels[position])}"
+        return DataFileError(f"{self.where} {at}, column {quote(self.names.get(column, column))}: {clip(problem, 600)}")
+
+
+def check_data_file(path: str | os.PathLike, *, folder: bool = False) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if it names an existing file (or, with ``folder``, a folder); else raise."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"data file not found: {quote(str(path))}")
+    if path.is_dir() and not folder:
+        raise DataFileError(f"data file {quote(str(path))} is a folder; give the path of a file")
+    if not os.access(path, os.R_OK):
+        raise DataFileError(f"data file {quote(str(path))} cannot be read (permission denied)")
+    return path
 
 
 def _read_table(path: str | os.PathLike, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
     """A delimited text file as strings, blank lines dropped, with each row's line number in the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"data file not found: '{path}'")
+    path = check_data_file(path)
     try:
-        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataFileError(f"{path.name}: not a readable table ({reason})") from None
+        if isinstance(exc, UnicodeDecodeError):
+            reason = f"not UTF-8 text at byte {exc.start}; save it as UTF-8"
+        raise DataFileError(f"{path.name}: not a readable table ({clip(reason)})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
     raw = raw.fillna("").apply(lambda col: col.str.strip())
     lines = np.arange(len(raw)) + 2
@@ -96,12 +109,12 @@ def _numbers(text: pd.Series, column: str, at: _Where, rows: np.ndarray, *, mini
     """``text[rows]`` as floats; the first blank, non-numeric, non-finite or out-of-range entry raises."""
     values = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
     for i in np.flatnonzero(rows & ~np.isfinite(values)):
-        held = "is blank" if text.iloc[i] == "" else f"holds {text.iloc[i]!r}"
+        held = "is blank" if text.iloc[i] == "" else f"holds {quote(text.iloc[i])}"
         raise at.fail(i, column, f"{held}; expected a finite number{what}")
     if minimum is not None:
         low = (values <= minimum) if strict else (values < minimum)
         for i in np.flatnonzero(rows & low):
-            raise at.fail(i, column, f"{text.iloc[i]} is {'not above' if strict else 'below'} {minimum:g}; "
+            raise at.fail(i, column, f"{clip(text.iloc[i])} is {'not above' if strict else 'below'} {minimum:g}; "
                                      f"expected a number {'>' if strict else '>='} {minimum:g}{what}")
     return values
 
@@ -338,6 +351,11 @@ def read_nonmem(
         raise at.fail(i, "AMT", f"{raw['AMT'].iloc[i] or 'blank'} on a dose row; expected an amount > 0")
     for i in np.flatnonzero(is_dose & (addl > 0) & (ii <= 0)):
         raise at.fail(i, "II", "ADDL > 0 needs a dosing interval II > 0")
+    for i in np.flatnonzero(is_dose & (addl > MAX_DOSE_EVENTS)):  # counted before the rows are built
+        raise at.fail(i, "ADDL", f"{addl[i]:g} additional doses are more than the bound of {MAX_DOSE_EVENTS:,} "
+                                 "(chemohost.limits); check the number")
+    check_count(f"{path.name}: dose rows after expanding ADDL", float(np.sum(addl[is_dose] + 1)), MAX_DOSE_EVENTS,
+                "check the ADDL column")
     obs_names = _nonmem_map(observables, cmt, is_obs, at, "observables")
     dose_agents = _nonmem_map(agents or {}, cmt, is_dose, at, "agents")
     dose_routes = {int(k): v for k, v in (routes or {}).items()}

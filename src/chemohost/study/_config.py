@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
-from .._errors import ChemohostError
+from .._errors import ChemohostError, quote
 from .._yaml_config import load_config
+from ..limits import ATOL_RANGE, MAX_DURATION, MAX_PATIENTS, MAX_SEED, RTOL_RANGE
 
 __all__ = ["ArmConfig", "OutcomesConfig", "StudyConfig", "CohortConfig", "SolverConfig", "load_study", "StudyError"]
 
@@ -24,23 +25,25 @@ class _Strict(BaseModel):
 class CohortConfig(_Strict):
     """The virtual cohort: size, seed and which inter-individual variability to use."""
 
-    size: int = Field(200, ge=1, description="patients (animals) per arm; every arm gets the same patients")
-    seed: int = Field(0, ge=0, description="seed of every random draw; stored with the results")
+    size: int = Field(200, ge=1, le=MAX_PATIENTS, description="patients (animals) per arm; every arm gets the same "
+                      "patients (at most chemohost.limits.MAX_PATIENTS; beyond it run a chunked trial)")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of every random draw (0 to 2**63 - 1); stored with the "
+                      "results")
     variability: bool = Field(True, description="draw log-normal variability from the parameter sets")
 
 
 class SolverConfig(_Strict):
     method: str = Field("dopri5", description="dopri5 (explicit, default) or rosenbrock23 (stiff)")
-    rtol: float = Field(1e-6, gt=0)
-    atol: float = Field(1e-9, gt=0)
+    rtol: FiniteFloat = Field(1e-6, ge=RTOL_RANGE[0], le=RTOL_RANGE[1])
+    atol: FiniteFloat = Field(1e-9, gt=ATOL_RANGE[0], le=ATOL_RANGE[1])
 
 
 class OutcomesConfig(_Strict):
     """How the report reads outcomes: assessment schedule, volume endpoint and the reference arm."""
 
-    assessment_interval: float = Field(3.5, gt=0, description="days between tumour assessments from the first dose "
+    assessment_interval: FiniteFloat = Field(3.5, gt=0, description="days between tumour assessments from the first dose "
                                        "(calipers twice a week by default)")
-    endpoint_volume: float | None = Field(None, gt=0, description="tumour volume [mm3] whose time to reach is a "
+    endpoint_volume: FiniteFloat | None = Field(None, gt=0, description="tumour volume [mm3] whose time to reach is a "
                                           "survival endpoint (mouse studies: 1500 when not given)")
     reference_arm: str | None = Field(None, description="arm the hazard ratios are against (default: the vehicle "
                                       "arm, else the first arm)")
@@ -69,16 +72,17 @@ class StudyConfig(_Strict):
     description: str = ""
     model: dict[str, Any] = Field(default_factory=dict)
     parameter_sets: list[str] = Field(default_factory=list)
-    parameters: dict[str, float] = Field(default_factory=dict)
-    covariates: dict[str, float] = Field(default_factory=dict)
+    parameters: dict[str, FiniteFloat] = Field(default_factory=dict)
+    covariates: dict[str, FiniteFloat] = Field(default_factory=dict)
     cohort: CohortConfig = CohortConfig()
     arms: dict[str, str | ArmConfig]
-    duration: float = Field(gt=0, description="days simulated from t = 0")
-    output_interval: float = Field(0.25, gt=0, description="spacing of saved times [day]")
+    duration: FiniteFloat = Field(gt=0, le=MAX_DURATION, description="days simulated from t = 0 (at most "
+                                  "chemohost.limits.MAX_DURATION)")
+    output_interval: FiniteFloat = Field(0.25, gt=0, description="spacing of saved times [day]")
     solver: SolverConfig = SolverConfig()
     outputs: list[str] | None = None
     outcomes: OutcomesConfig = OutcomesConfig()
-    profile_times: dict[str, float] | None = Field(
+    profile_times: dict[str, FiniteFloat] | None = Field(
         None, description="label → day of the host-response profile (default: pre-treatment, 24 h after the "
                           "first dose, day 1 of cycle 2)")
 
@@ -88,6 +92,19 @@ class StudyConfig(_Strict):
         if not arms:
             raise ValueError("a study needs at least one arm")
         return {name: ArmConfig(regimen=arm) if isinstance(arm, str) else arm for name, arm in arms.items()}
+
+    @field_validator("model")
+    @classmethod
+    def _drugs_are_a_mapping(cls, model: dict[str, Any]) -> dict[str, Any]:
+        drugs = model.get("drugs")
+        if drugs is None:
+            return model
+        if isinstance(drugs, list) and all(isinstance(d, str) for d in drugs):
+            drugs = {d: {} for d in drugs}
+        if not (isinstance(drugs, dict) and all(isinstance(v, dict) or v is None for v in drugs.values())):
+            raise ValueError(f"model.drugs maps agent names to their options, e.g. {{paclitaxel: {{kill: linear}}}} "
+                             f"or {{paclitaxel: {{}}}}, got {quote(drugs, 80)}")
+        return {**model, "drugs": drugs}
 
     @model_validator(mode="after")
     def _reference_is_an_arm(self):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._errors import ChemohostError
+from .._errors import ChemohostError, clip, quote
 from ..cohort import sample_cohort
 from ..core import Model
 from ..engine import simulate
@@ -43,13 +44,43 @@ def _parse_arms(config: StudyConfig) -> tuple[dict, dict, dict]:
 
     regimens, procedures, rules = {}, {}, {}
     for arm, spec in config.arms.items():
-        try:
-            regimens[arm] = Regimen.parse(spec.regimen)
-            procedures[arm] = parse_procedures(spec.procedures)
-            rules[arm] = parse_rules(spec.rules)
-        except ChemohostError as exc:
-            raise StudyError(f"arms.{arm}: {exc}") from None
+        for part, parse, value, into in (("", Regimen.parse, spec.regimen, regimens),
+                                         (".procedures", parse_procedures, spec.procedures, procedures),
+                                         (".rules", parse_rules, spec.rules, rules)):
+            try:
+                into[arm] = parse(value)
+            except ChemohostError as exc:
+                raise StudyError(f"arms.{clip(arm)}{part}: {exc}") from None
     return regimens, procedures, rules
+
+
+def output_times(config: StudyConfig) -> np.ndarray:
+    """The saved times [day]: every ``output_interval`` from 0, and the end of the study."""
+    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
+    return times if times[-1] >= config.duration else np.append(times, config.duration)
+
+
+def _check_sizes(config: StudyConfig, regimens: dict, rules: dict, model: Model) -> None:
+    """Refuse a study past the documented bounds (:mod:`chemohost.limits`) before anything of its size exists."""
+    from ..limits import MAX_DOSE_EVENTS, MAX_OUTPUT_TIMES, check_count, check_result_size
+
+    duration = config.duration
+    n_times = math.floor(duration / config.output_interval) + 2
+    check_count(f"output_interval {config.output_interval:g}: saved times over {duration:g} days", n_times,
+                MAX_OUTPUT_TIMES, "use a longer output_interval")
+    check_count(f"outcomes.assessment_interval {config.outcomes.assessment_interval:g}: assessments over "
+                f"{duration:g} days", duration / config.outcomes.assessment_interval, MAX_OUTPUT_TIMES,
+                "use a longer assessment_interval")
+    for arm, regimen in regimens.items():
+        check_count(f"arms.{clip(arm)}: regimen {quote(config.arms[arm].regimen)}: administrations before day {duration:g}",
+                    regimen.count_administrations(duration + 1e-9), MAX_DOSE_EVENTS,
+                    "lengthen the dosing intervals, give dose counts (xN) or split the span into several studies")
+        for rule in rules[arm]:
+            if getattr(rule, "every", None):
+                check_count(f"arms.{clip(arm)}: visits of the rule every {rule.every:g} days", duration / rule.every,
+                            MAX_OUTPUT_TIMES, "monitor less often")
+    outputs = len(config.outputs) if config.outputs is not None else len(model.state_names) + len(model.output_names)
+    check_result_size("study", config.cohort.size, n_times, outputs, arms=len(regimens))
 
 
 def build_model(config: StudyConfig, regimens: dict) -> Model:
@@ -164,6 +195,13 @@ def plan_study(config: StudyConfig) -> StudyPlan:
     """Validate a study completely (regimens, model, parameters, cohort) without simulating."""
     regimens, procedures, rules = _parse_arms(config)
     model = build_model(config, regimens)
+    _check_sizes(config, regimens, rules, model)
+    for arm, arm_procedures in procedures.items():
+        for procedure in arm_procedures:
+            try:
+                procedure.events(model)
+            except ChemohostError as exc:
+                raise StudyError(f"arms.{clip(arm)}.procedures: {exc}") from None
     covariates = _default_covariates(config, model.options["species"])
     table, variability = parameter_table(model, config, covariates)
     cohort = sample_cohort(config.cohort.size, table["value"].to_dict(), variability, seed=config.cohort.seed)
@@ -181,9 +219,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
     ``parameter`` and the study's provenance in the attrs.
     """
     plan = plan or plan_study(config)
-    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
-    if times[-1] < config.duration:
-        times = np.append(times, config.duration)
+    times = output_times(config)
     results = []
     arms = list(plan.regimens)
     iterator = arms
@@ -198,7 +234,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
                           atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
                           rules=plan.rules[arm])
         except ChemohostError as exc:
-            raise StudyError(f"arm '{arm}': {exc}") from None
+            raise StudyError(f"arm {clip(arm)!r}: {exc}") from None
         results.append(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds)
     attrs = dict(ds.attrs)
     results = _pad_doses(results)

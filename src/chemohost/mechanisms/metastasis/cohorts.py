@@ -11,6 +11,7 @@ import numpy as np
 import sympy
 
 from ..._errors import OptionError, unknown
+from ...limits import MAX_METASTASIS_COHORTS as MAX_COHORTS
 from ...core import Declaration, Input, Mechanism, Q, State, TimedInput, get_mechanism, register_mechanism
 from .._defaults import declared
 from .._shared import (CELLS_PER_MM3, DISSEMINATION_RATE, IL1_SIGNALLING, KILL_HAZARD, METASTASES, METASTATIC_BURDEN,
@@ -144,8 +145,9 @@ class EmissionCohorts(Mechanism):
                  horizon: float = DEFAULT_HORIZON, growth: str = "primary", secondary: bool = False,
                  couplings=None):
         options = model_options or {}
-        if isinstance(cohorts, bool) or not isinstance(cohorts, (int, np.integer)) or cohorts < 1:
-            raise OptionError(f"metastasis: cohorts must be a whole number ≥ 1, got {cohorts!r}")
+        if isinstance(cohorts, bool) or not isinstance(cohorts, (int, np.integer)) or not 1 <= cohorts <= MAX_COHORTS:
+            raise OptionError(f"metastasis: cohorts must be a whole number from 1 to {MAX_COHORTS} "
+                              f"(chemohost.limits.MAX_METASTASIS_COHORTS), got {str(cohorts)[:40]}")
         try:
             horizon = float(horizon)
         except (TypeError, ValueError):

@@ -12,7 +12,6 @@ runs, including killed and concurrent ones, are in ``test_bad_input_cli.py``.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,22 +24,16 @@ import chemohost as ch
 from chemohost._errors import ArgumentError, ChemohostError, LimitError, quote
 from chemohost.calibration import DataFileError
 from chemohost.calibration._import import read_nonmem, read_tidy
-from chemohost.cli import main
 from chemohost.io import OutputFolderError, load_results, output_folder
 from chemohost.limits import MAX_DOSE_EVENTS, MAX_PATIENTS, MAX_SEED
 from chemohost.regimen import Regimen, RegimenError
 from chemohost.study import StudyError, load_study, plan_study
+from test_cli import SMALL as CLI_STUDY
+from test_cli import run_cli
 
 MAX_MESSAGE = 1200  # one line: quoted input is cut to ~200 characters, the rest is the explanation
 
-SMALL = {
-    "name": "small test study",
-    "model": {"growth": "gompertz", "damage": "simeoni_transit"},
-    "parameter_sets": ["Benzekry2014LLC", "Simeoni2004", "Eiseman1994", "RMM1"],
-    "cohort": {"size": 4, "seed": 3},
-    "arms": {"vehicle": "none", "paclitaxel": "paclitaxel 25 mg/kg iv q7d x2 from day 8"},
-    "duration": 16,
-}
+SMALL = {**CLI_STUDY, "cohort": {"size": 4, "seed": 3}}
 
 
 def cases(n: int):
@@ -331,14 +324,6 @@ def test_non_finite_or_extreme_parameters_never_reach_the_kernel(shared_model, v
 
 
 # -- command line ----------------------------------------------------------------------------------------------------
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["chemohost", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
 
 def assert_cli_refused(code, err, *names):
     assert code == 2, err

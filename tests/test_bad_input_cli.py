@@ -20,15 +20,9 @@ import pytest
 import yaml
 
 from chemohost.io import output_folder
+from test_cli import SMALL
 
-STUDY = {
-    "name": "small test study",
-    "model": {"growth": "gompertz", "damage": "simeoni_transit"},
-    "parameter_sets": ["Benzekry2014LLC", "Simeoni2004", "Eiseman1994", "RMM1"],
-    "cohort": {"size": 4, "seed": 20261128},
-    "arms": {"vehicle": "none", "paclitaxel": "paclitaxel 25 mg/kg iv q7d x2 from day 8"},
-    "duration": 16,
-}
+STUDY = {**SMALL, "cohort": {"size": 4, "seed": 20261128}}
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and flock are POSIX")
 
 

@@ -246,6 +246,8 @@ def simulate(
         with its unit; the per-patient parameters; solver diagnostics; and attrs
         with model options, regimen, tolerances, versions and citations.
     """
+    if save is not None and not isinstance(save, str):
+        save = list(save)  # read once: a generator would be spent by the check
     check_arguments(model=model, method=method, max_step=max_step, max_steps=max_steps, chunk_size=chunk_size,
                     threads=threads, progress=progress, save=save, n_patients=n_patients)
     method = METHOD_ALIASES.get(method, method)

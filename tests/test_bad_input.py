@@ -402,7 +402,7 @@ def test_cli_fit_refuses_missing_and_folder_data(tmp_path, monkeypatch, capsys):
     fit_study = Path(__file__).resolve().parents[1] / "examples" / "pdx_paclitaxel_fit.yaml"
     data = tmp_path / "data.csv"
     data.write_bytes(bytes(range(256)))
-    for path in (tmp_path / "missing.csv", data.parent / "sub"):
+    for path in (tmp_path / "missing.csv", data.parent / "sub", data):
         path.parent.mkdir(exist_ok=True)
         code, _, err = run_cli(monkeypatch, capsys, "fit", fit_study, path, "--out", tmp_path / "out")
         assert_cli_refused(code, err, str(path))

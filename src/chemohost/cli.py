@@ -168,7 +168,7 @@ def fit(
     plan = plan_fit(config)
     from .calibration._import import check_data_file
 
-    check_data_file(data, folder=config.data.format == "pdxe")
+    check_data_file(data, folder=config.data.format == "pdxe", text=True)
     target = out or Path("results") / study.stem
     with output_folder(target) as folder:  # written as a unit, under a lock (see ``run``)
         fitted, ranking, report = run_fit(config, data, folder, plan=plan)

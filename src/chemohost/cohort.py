@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ._errors import ParameterError
+from ._errors import ParameterError, quote
+from .limits import MAX_PATIENTS, MAX_SEED
 
 __all__ = ["sample_cohort"]
 
@@ -50,8 +51,11 @@ def sample_cohort(
     >>> round(float(cohort.iloc[:, 0].median()), 1)
     0.4
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ParameterError(f"cohort size must be a positive integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_PATIENTS:
+        raise ParameterError(f"cohort size must be a whole number from 1 to {MAX_PATIENTS:,} (chemohost.limits; "
+                             f"beyond it run a chunked trial), got {quote(n, 40)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"seed must be a whole number from 0 to 2**63 - 1, got {quote(seed, 40)}")
     columns = {name: np.broadcast_to(np.asarray(value, float), (n,)).copy() for name, value in typical.items()}
     if variability is None or not variability.parameters:
         return pd.DataFrame(columns)

@@ -67,8 +67,11 @@ class _Where:
         return DataFileError(f"{self.where} {at}, column {quote(self.names.get(column, column))}: {clip(problem, 600)}")
 
 
-def check_data_file(path: str | os.PathLike, *, folder: bool = False) -> Path:
-    """``path`` as a :class:`~pathlib.Path` if it names an existing file (or, with ``folder``, a folder); else raise."""
+def check_data_file(path: str | os.PathLike, *, folder: bool = False, text: bool = False) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if it names an existing file (or, with ``folder``, a folder); else raise.
+
+    With ``text`` a file must also be UTF-8 text (every reader expects it).
+    """
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"data file not found: {quote(str(path))}")
@@ -76,6 +79,13 @@ def check_data_file(path: str | os.PathLike, *, folder: bool = False) -> Path:
         raise DataFileError(f"data file {quote(str(path))} is a folder; give the path of a file")
     if not os.access(path, os.R_OK):
         raise DataFileError(f"data file {quote(str(path))} cannot be read (permission denied)")
+    if text and path.is_file():
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataFileError(f"data file {quote(str(path))} is not UTF-8 text (byte {exc.start} is "
+                                f"0x{data[exc.start]:02x}); save it as UTF-8") from None
     return path
 
 

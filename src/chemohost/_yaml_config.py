@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -109,6 +110,19 @@ def _where(loc: tuple[Any, ...]) -> str:
     return clip(".".join(str(x) for x in loc if not _UNION_TAG.search(str(x))) or "(top level)")
 
 
+def _description(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The ``description`` of the field at ``loc`` (to say what a bound means), if it has one."""
+    info, current = None, model
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        info = fields[part]
+        current = next((t for t in (info.annotation, *typing.get_args(info.annotation))
+                        if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    return info.description if info is not None else None
+
+
 def load_config(source: str | Path | dict, model: type[Config], error: type[ChemohostError], what: str,
                 keys: str) -> Config:
     """Validate ``source`` (a YAML path or a mapping) as ``model``; problems raise ``error`` naming the field.
@@ -136,5 +150,8 @@ def load_config(source: str | Path | dict, model: type[Config], error: type[Chem
             close = difflib.get_close_matches(str(err["loc"][-1])[:200], allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             msg = f"unknown field{hint}" + (f"; accepted: {', '.join(allowed)}" if allowed else "")
+        if err["type"] in ("less_than_equal", "less_than", "greater_than", "greater_than_equal", "finite_number"):
+            described = _description(model, tuple(x for x in err["loc"] if not _UNION_TAG.search(str(x))))
+            msg += f" ({described})" if described else ""
         more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
         raise error(f"{where}: field '{_where(err['loc'])}': {clip(msg)}{more}") from None

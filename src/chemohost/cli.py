@@ -112,7 +112,9 @@ def run(
         nc = save_results(results, folder / "results.nc")
         from .report import concentration_profiles, write_report
 
-        report = write_report(results, plan, folder, profiles=concentration_profiles(plan))
+        # the profiles grid is 0.01 day, or the whole study when shorter
+        profiles = concentration_profiles(plan, step=min(0.01, config.duration))
+        report = write_report(results, plan, folder, profiles=profiles)
     failed = int((results["solver_status"] != 0).sum())
     typer.echo(f"wrote {target / report.name} and {target / nc.name} in {time.perf_counter() - started:.1f} s"
                + (f" ({failed} solver failures, see report)" if failed else ""))

@@ -34,8 +34,10 @@ class CohortConfig(_Strict):
 
 class SolverConfig(_Strict):
     method: str = Field("dopri5", description="dopri5 (explicit, default) or rosenbrock23 (stiff)")
-    rtol: FiniteFloat = Field(1e-6, ge=RTOL_RANGE[0], le=RTOL_RANGE[1])
-    atol: FiniteFloat = Field(1e-9, gt=ATOL_RANGE[0], le=ATOL_RANGE[1])
+    rtol: FiniteFloat = Field(1e-6, ge=RTOL_RANGE[0], le=RTOL_RANGE[1],
+                              description="relative tolerance, chemohost.limits.RTOL_RANGE")
+    atol: FiniteFloat = Field(1e-9, gt=ATOL_RANGE[0], le=ATOL_RANGE[1],
+                              description="absolute tolerance, chemohost.limits.ATOL_RANGE")
 
 
 class OutcomesConfig(_Strict):

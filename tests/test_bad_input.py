@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import chemohost as ch
 from chemohost._errors import ArgumentError, ChemohostError, LimitError, quote
 from chemohost.calibration import DataFileError
-from chemohost.calibration._import import read_nonmem, read_tidy
+from chemohost.calibration._import import read_nonmem, read_tidy, tidy_benzekry2014
 from chemohost.io import OutputFolderError, load_results, output_folder
 from chemohost.limits import MAX_DOSE_EVENTS, MAX_PATIENTS, MAX_SEED
 from chemohost.regimen import Regimen, RegimenError
@@ -261,6 +261,18 @@ def test_nonmem_additional_doses_are_counted_before_expansion(tmp_path_factory, 
     with pytest.raises(DataFileError) as info:
         read_nonmem(path, time_unit="h", observables={1: "Tumour volume [mm3]"}, agents={1: "paclitaxel"})
     assert_answered(info.value, "ADDL", "pk.csv")
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("data.csv", "subject,time,observable,value\nm1,0,Tumour volume [mm3]," + "x" * 5_000_000 + "\n"),
+    ("growth.txt", "ID\tTime\tObservation\n1\t0\t" + "z" * 5_000_000 + "\n"),
+])
+def test_a_5_mb_data_line_gives_a_short_message(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataFileError) as info:
+        read_tidy(path) if name.endswith(".csv") else tidy_benzekry2014(path=path)
+    assert_answered(info.value, name, "5000000 characters")
 
 
 @pytest.mark.parametrize("kind", ["missing", "folder"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import unknown
+from .._errors import quote, unknown
 from ._errors import DataFileError
 
 __all__ = ["SUBJECT", "TIME", "VOLUME", "shared_data_dir", "load_benzekry2014"]
@@ -104,13 +104,13 @@ def read_growth_table(path: str | os.PathLike) -> pd.DataFrame:
             fields = line.split("\t")
             if lineno == 1:
                 if tuple(f.strip() for f in fields) != _HEADER:
-                    raise DataFileError(f"{where}: header {line!r} is not the expected 'ID<TAB>Time<TAB>Observation'")
+                    raise DataFileError(f"{where}: header {quote(line)} is not the expected 'ID<TAB>Time<TAB>Observation'")
                 continue
             if not line.strip():
                 continue
             if len(fields) != 3:
                 raise DataFileError(f"{where}: expected 3 tab-separated fields (ID, Time, Observation), "
-                                    f"got {len(fields)} in {line!r}")
+                                    f"got {len(fields)} in {quote(line)}")
             rows.append(_parse_row(fields, where))
     if not rows:
         raise DataFileError(f"{path.name}: no data rows after the header")
@@ -124,14 +124,14 @@ def _parse_row(fields: list[str], where: str) -> tuple[int, float, float]:
     try:
         subject = int(ident)
     except ValueError:
-        raise DataFileError(f"{where}: ID {ident!r} is not an integer") from None
+        raise DataFileError(f"{where}: ID {quote(ident)} is not an integer") from None
     values = []
     for label, text in (("Time", time), ("Observation", obs)):
         try:
             value = float(text)
         except ValueError:
-            raise DataFileError(f"{where}: {label} {text!r} is not a number") from None
+            raise DataFileError(f"{where}: {label} {quote(text)} is not a number") from None
         if not math.isfinite(value) or value < 0:
-            raise DataFileError(f"{where}: {label} {text!r} must be a finite number >= 0")
+            raise DataFileError(f"{where}: {label} {quote(text)} must be a finite number >= 0")
         values.append(value)
     return subject, values[0], values[1]

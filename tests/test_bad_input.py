@@ -423,10 +423,14 @@ def test_cli_fit_refuses_missing_and_folder_data(tmp_path, monkeypatch, capsys):
 
 # -- output folders written as a unit ---------------------------------------------------------------------------------
 
-def test_an_error_leaves_the_output_folder_as_it_was(tmp_path):
+@pytest.mark.parametrize("atomic_exchange", [True, False])
+def test_an_error_leaves_the_output_folder_as_it_was(tmp_path, monkeypatch, atomic_exchange):
+    if not atomic_exchange:  # systems without renameat2: two renames, the old folder kept until the second succeeds
+        monkeypatch.setattr("chemohost.io._exchange", lambda new, folder: False)
     target = tmp_path / "out"
-    with output_folder(target) as folder:
-        (folder / "report.html").write_text("first run")
+    for run in ("earlier run", "first run"):
+        with output_folder(target) as folder:
+            (folder / "report.html").write_text(run)
     assert (target / "report.html").read_text() == "first run"
     with pytest.raises(ChemohostError), output_folder(target) as folder:
         (folder / "report.html").write_text("second run")

@@ -192,6 +192,23 @@ def _clean_leftovers(folder: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
+def _swap_in(new: Path, folder: Path) -> None:
+    """Put the folder ``new`` in place of ``folder``, atomically where the system allows; the old one is removed."""
+    if not folder.exists():
+        os.rename(new, folder)
+    elif _exchange(new, folder):
+        shutil.rmtree(new, ignore_errors=True)  # now the old folder
+    else:
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        os.rename(folder, old)
+        try:
+            os.rename(new, folder)
+        except OSError:
+            os.rename(old, folder)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
@@ -221,15 +238,11 @@ def output_folder(folder: str | Path) -> Iterator[Path]:
         try:
             yield tmp
             (tmp / MARKER).write_text("written by chemohost; a later run may replace this folder\n")
-            if not folder.exists():
-                os.rename(tmp, folder)
-            elif _exchange(tmp, folder):
-                shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
-            else:
-                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-                os.rename(folder, old)
-                os.rename(tmp, folder)
-                shutil.rmtree(old, ignore_errors=True)
+            try:
+                _swap_in(tmp, folder)
+            except OSError as exc:
+                raise OutputFolderError(f"could not put the new outputs in place of {quote(str(folder))} "
+                                        f"({exc.strerror}); the folder is as it was") from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -54,7 +54,7 @@ def test_schedules_have_equal_cumulative_dose_and_adaptive_gives_less(run):
 def test_rules_and_procedures_in_study_files_are_checked():
     base = {"name": "x", "duration": 20, "model": {"growth": "gompertz"}, "parameter_sets": ["Benzekry2014LLC"],
             "arms": {"a": {"regimen": "none", "rules": [{"adaptve": {}}]}}}
-    with pytest.raises(StudyError, match="arms.a: unknown rule 'adaptve'.*adaptive"):
+    with pytest.raises(StudyError, match="arms.a.rules: unknown rule 'adaptve'.*adaptive"):
         plan_study(load_study(base))
     base["arms"] = {"a": {"regimen": "none", "rules": [{"toxicity": {"threshold": 1}}]}}
     with pytest.raises(StudyError, match="unknown field 'threshold'"):

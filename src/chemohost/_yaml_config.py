@@ -30,7 +30,7 @@ MAX_DEPTH = 50
 
 
 def read_text(path: str | os.PathLike, what: str, error: type[ChemohostError]) -> str:
-    """The UTF-8 text of the file ``path`` (a ``what`` file); a missing file, a folder or other bytes raise ``error``."""
+    """The UTF-8 text of the file ``path`` (a ``what`` file); a missing file, a folder or other bytes raise."""
     path = Path(path)
     if path.is_dir():
         raise error(f"{what} file {quote(str(path))} is a folder; give the path of a file")

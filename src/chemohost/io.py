@@ -182,7 +182,7 @@ def _lock(folder: Path) -> Iterator[None]:
 
 
 def _clean_leftovers(folder: Path) -> None:
-    """Remove what killed runs left beside ``folder`` (under the lock, so nothing live), restoring a swapped-out folder."""
+    """Remove what killed runs left beside ``folder`` (under the lock: nothing live), restoring a swapped-out one."""
     for old in sorted(folder.parent.glob(f".{_glob_escape(folder.name)}.old-*")):
         if not folder.exists():
             os.rename(old, folder)  # killed between the two renames of a swap: the old folder comes back

@@ -39,8 +39,8 @@ from ._errors import ChemohostError, LimitError
 
 __all__ = [
     "ATOL_RANGE", "MAX_DAY", "MAX_DOSE_EVENTS", "MAX_DOSE_MG", "MAX_DURATION", "MAX_OUTPUT_TIMES", "MAX_PATIENTS",
-    "MAX_METASTASIS_COHORTS", "MAX_SEED", "PARAMETER_MAGNITUDE", "RTOL_RANGE", "check_count", "check_result_size", "check_tolerances",
-    "max_result_bytes",
+    "MAX_METASTASIS_COHORTS", "MAX_SEED", "PARAMETER_MAGNITUDE", "RTOL_RANGE", "check_count", "check_result_size",
+    "check_tolerances", "max_result_bytes",
 ]
 
 MAX_DOSE_EVENTS = 100_000
@@ -81,7 +81,7 @@ def check_count(what: str, count: float, bound: float, beyond: str) -> None:
 
 
 def check_result_size(what: str, patients: int, times: int, outputs: int, arms: int = 1) -> None:
-    """Refuse a run whose trajectories (arms × patients × times × outputs × 8 bytes) pass :func:`max_result_bytes`."""
+    """Refuse a run whose trajectories (arms × patients × times × outputs × 8 bytes) exceed :func:`max_result_bytes`."""
     size = 8.0 * arms * patients * times * outputs
     bound = max_result_bytes()
     if size > bound:

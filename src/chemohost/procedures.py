@@ -108,7 +108,8 @@ def _percent(text: str) -> float:
     try:
         return float(text) / 100
     except ValueError:
-        raise ChemohostError(f"resection: the residual {quote(text)} must be a percentage such as 'leaving 1%'") from None
+        raise ChemohostError(
+            f"resection: the residual {quote(text)} must be a percentage such as 'leaving 1%'") from None
 
 
 _KINDS = {"resection": Resection, "inoculation": Inoculation}

@@ -104,7 +104,8 @@ def read_growth_table(path: str | os.PathLike) -> pd.DataFrame:
             fields = line.split("\t")
             if lineno == 1:
                 if tuple(f.strip() for f in fields) != _HEADER:
-                    raise DataFileError(f"{where}: header {quote(line)} is not the expected 'ID<TAB>Time<TAB>Observation'")
+                    raise DataFileError(f"{where}: header {quote(line)} is not the expected "
+                                        "'ID<TAB>Time<TAB>Observation'")
                 continue
             if not line.strip():
                 continue

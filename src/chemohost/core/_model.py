@@ -80,7 +80,8 @@ def _check_settings(family: str, cls: type[Mechanism], value: Mapping[str, Any])
                and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
     for key in value:
         if key != "name" and key not in allowed:
-            problem = unknown("setting", str(key), allowed) if allowed else f"unknown setting '{key}'; it takes only 'name'"
+            problem = (unknown("setting", str(key), allowed) if allowed
+                       else f"unknown setting '{key}'; it takes only 'name'")
             raise OptionError(f"model options, {family}: {cls.name}: {problem}")
 
 

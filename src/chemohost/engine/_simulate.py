@@ -77,7 +77,8 @@ def resolve_parameters(model: Model, parameters, n_patients: int | None = None):
         col = matrix[:, j]
         lo, hi = p.bounds
         small, large = PARAMETER_MAGNITUDE
-        bad = ~((col >= lo) & (col <= hi) & np.isfinite(col) & ((col == 0) | ((abs(col) >= small) & (abs(col) <= large))))
+        magnitude = (col == 0) | ((abs(col) >= small) & (abs(col) <= large))
+        bad = ~((col >= lo) & (col <= hi) & np.isfinite(col) & magnitude)
         if bad.any():
             raise ParameterError(
                 f"parameter '{p.name}' must lie in [{lo}, {hi}], be finite and be 0 or between {small:g} and "

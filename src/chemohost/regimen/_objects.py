@@ -437,7 +437,8 @@ class AgentSchedule:
         return times
 
     def count_administrations(self, until: float) -> float:
-        """How many administrations start before ``until`` [day] (counted without building them; may overcount by one cycle)."""
+        """How many administrations start before ``until`` [day], counted without building them (at most one cycle
+        too many)."""
         stop = self._stop(until)
         if self.start >= stop:
             return 0

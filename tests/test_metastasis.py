@@ -17,7 +17,8 @@ from scipy.integrate import simpson
 from scipy.special import exp1
 
 import chemohost as ch
-from chemohost.metastasis import DETECTION_VOLUME, new_lesions, number_above, size_distribution, time_to_detection
+from chemohost.metastasis import (COHORT_COUNTS, COHORT_LOG_SIZES, DETECTION_VOLUME, new_lesions, number_above,
+                                  size_distribution, time_to_detection)
 from chemohost.parameters import get_parameter_set
 from chemohost.procedures import INOCULUM
 
@@ -153,9 +154,9 @@ def test_metastases_see_the_same_kill_hazard_as_the_primary():
     times = [9.9, 30.0]
     treated = ch.simulate(exponential(), "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10", EXP, times, **TIGHT)
     alone = ch.simulate(exponential(), None, EXP, times, **TIGHT)
-    cohort = "Metastasis log-size in cohort 2 [ln(cell)]"
     primary = "Proliferating tumour volume [mm3]"
-    drop_met = float(treated[cohort][0, -1] - alone[cohort][0, -1])
+    second = {"cohort": 2}
+    drop_met = float(treated[COHORT_LOG_SIZES].sel(second)[0, -1] - alone[COHORT_LOG_SIZES].sel(second)[0, -1])
     drop_primary = float(np.log(treated[primary][0, -1] / alone[primary][0, -1]))
     assert drop_met < -1.0
     assert drop_met == pytest.approx(drop_primary, rel=1e-6)
@@ -208,6 +209,31 @@ def test_inoculated_cells_establish_with_their_probability():
     expected = 200 * (1 - np.exp(-2.0 * np.maximum(times - 1, 0)))
     assert np.allclose(ds[N].values[0], expected, rtol=1e-7, atol=1e-9)
     assert float(ds[INOCULUM][0, -1]) == pytest.approx(1e6 * math.exp(-18), rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ results layout
+def test_cohorts_are_a_labelled_dimension(untreated):
+    """Two variables along ``cohort`` (labels 1 … K, births at the window midpoints), not one per cohort."""
+    for name in (COHORT_COUNTS, COHORT_LOG_SIZES):
+        assert untreated[name].dims == ("patient", "time", "cohort")
+        assert untreated[name].attrs["units"] == ("-" if name == COHORT_COUNTS else "ln(cell)")
+    assert untreated["cohort"].values.tolist() == list(range(1, 17))
+    width = HORIZON / 16
+    assert np.allclose(untreated["cohort_birth"], width * (np.arange(16) + 0.5))
+    assert np.allclose(untreated["cohort_emission_start"], width * np.arange(16))
+    assert not [n for n in untreated.data_vars if "of cohort" in str(n) or "in cohort" in str(n)]
+    assert np.allclose(untreated[COHORT_COUNTS].sum("cohort"), untreated[N], rtol=1e-12)  # N = Σ n_k
+
+
+def test_saving_the_stacked_name_keeps_every_cohort():
+    ds = ch.simulate(exponential(), None, EXP, [0.0, 10.0], save=[COHORT_COUNTS, COHORT_LOG_SIZES])
+    assert set(ds.data_vars) == {COHORT_COUNTS, COHORT_LOG_SIZES, "parameter_value", "solver_status", "solver_steps"}
+    assert ds.sizes["cohort"] == 16
+    assert number_above(ds, 1e-6).dims == ("patient", "time")
+    part = ch.simulate(exponential(), None, EXP, [0.0, 10.0], save=["Metastases of cohort 3 [-]"])
+    assert part[COHORT_COUNTS]["cohort"].values.tolist() == [3]
+    with pytest.raises(ch.ChemohostError, match="save every cohort"):
+        number_above(part.assign({COHORT_LOG_SIZES: part[COHORT_COUNTS]}))
 
 
 # ------------------------------------------------------------------------------------------ read-outs

@@ -2,7 +2,9 @@
 
 A model with ``metastasis: cohorts`` saves, per cohort k of metastases emitted in
 the window [e_k, e_{k+1}), their number n_k and log-size y_k = ln v_k (v_k in
-cells). Between cohorts the read-outs interpolate in emission time s: the
+cells): the variables :data:`COHORT_COUNTS` and :data:`COHORT_LOG_SIZES`, whose
+last dimension ``cohort`` (1 … K) carries each cohort's birth day
+(``cohort_birth``) and emission window as coordinates. Between cohorts the read-outs interpolate in emission time s: the
 metastases emitted up to s are the cumulative emission D(s), exact at the window
 edges, and the log-size ln v(t; s) of those emitted at s is exact at the cohorts'
 births s_k and 0 at s = t (a metastasis emitted now has one cell). Both are
@@ -39,9 +41,9 @@ import xarray as xr
 
 from ._errors import ChemohostError
 from .mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
-from .mechanisms.metastasis.cohorts import CohortGrid
+from .mechanisms.metastasis.cohorts import COHORT_COUNTS, COHORT_LOG_SIZES, CohortGrid
 
-__all__ = ["DETECTION_VOLUME", "CohortGrid", "cohort_grid", "number_above", "size_distribution", "time_to_detection",
+__all__ = ["DETECTION_VOLUME", "COHORT_COUNTS", "COHORT_LOG_SIZES", "CohortGrid", "cohort_grid", "number_above", "size_distribution", "time_to_detection",
            "new_lesions", "metastasis_checks", "METASTASES", "METASTATIC_BURDEN"]
 
 DETECTION_VOLUME = math.pi / 6 * 5.0**3
@@ -58,10 +60,14 @@ def cohort_grid(results: xr.Dataset) -> CohortGrid:
     if grid is None:
         raise ChemohostError("these results come from a model without metastasis cohorts; add "
                              "metastasis: {name: cohorts} to the model options")
-    missing = [n for n in (*grid.count_names, *grid.log_size_names) if n not in results.data_vars]
-    if missing:
-        raise ChemohostError(f"the results lack the cohort state '{missing[0]}' (and {len(missing) - 1} more); "
-                             "keep the cohort states in save= (or the study's outputs) to read metastasis sizes")
+    for name in (COHORT_COUNTS, COHORT_LOG_SIZES):
+        if name not in results.data_vars:
+            raise ChemohostError(f"the results lack '{name}'; keep it in save= (or the study's outputs) to read "
+                                 "metastasis sizes")
+        labels = results[name]["cohort"].to_numpy()
+        if labels.size != grid.cohorts or np.any(labels != np.arange(1, grid.cohorts + 1)):
+            raise ChemohostError(f"results['{name}'] holds cohorts {labels.tolist()[:5]}…, not all "
+                                 f"{grid.cohorts} of the model; save every cohort to read metastasis sizes")
     return grid
 
 
@@ -78,11 +84,10 @@ def _cells(size: float, unit: str) -> float:
 
 def _cohort_arrays(results: xr.Dataset, grid: CohortGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """Times ``(T,)``, counts and log-sizes ``(..., T, K)`` and the leading dims of ``results``."""
-    first = results[grid.count(0)]
-    dims = tuple(d for d in first.dims if d != "time")
-    order = (*dims, "time")
-    counts = np.stack([results[n].transpose(*order).to_numpy() for n in grid.count_names], axis=-1)
-    logs = np.stack([results[n].transpose(*order).to_numpy() for n in grid.log_size_names], axis=-1)
+    dims = tuple(d for d in results[COHORT_COUNTS].dims if d not in ("time", "cohort"))
+    order = (*dims, "time", "cohort")
+    counts = results[COHORT_COUNTS].transpose(*order).to_numpy()
+    logs = results[COHORT_LOG_SIZES].transpose(*order).to_numpy()
     times = results["time"].to_numpy().astype(float)
     if times[-1] > grid.horizon + 1e-9:
         warnings.warn(f"results run to day {times[-1]:g}, past the cohort horizon {grid.horizon:g}: metastases emitted "
@@ -171,8 +176,8 @@ def size_distribution(results: xr.Dataset, times=None, bins=None, unit: str = "m
     if times is not None:
         results = results.sel(time=np.atleast_1d(np.asarray(times, float)), method="nearest")
     if bins is None:
-        grid = cohort_grid(results)
-        largest = max(float(results[n].max()) for n in grid.log_size_names)
+        cohort_grid(results)
+        largest = float(results[COHORT_LOG_SIZES].max())
         top = max(1, math.ceil(largest / math.log(10)))
         bins = 10.0 ** np.arange(0, top + 1) / UNITS[unit]
     edges = np.asarray([_cells(b, unit) for b in np.atleast_1d(bins)])

@@ -101,6 +101,8 @@ def save_results(ds: xr.Dataset, path: str | Path) -> Path:
         unit = attrs.get("units")
         if unit is None and (match := _UNIT.search(original)) is not None:
             unit = match.group(1)
+        if unit is None and name in out.dims and var.dtype.kind in "iu":
+            unit = "1"  # an index such as patient
         if unit is not None:
             attrs["units"] = "1" if unit.strip() in ("-", "") else unit
         var.attrs = attrs

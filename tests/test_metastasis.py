@@ -83,7 +83,7 @@ def test_iwata_gompertz_number_and_sizes_match_the_closed_form():
         age = -math.log(1 - math.log(x) / math.log(b)) / a
         emitted = times - age  # the metastases larger than x were emitted before this day
         expected = n_iwata(np.maximum(emitted, 0.0))
-        got = number_above(ds, x, "cell").values[0]
+        got = number_above(ds, size=x, unit="cell").values[0]
         settled = (emitted >= 150) & (times >= 600)  # cruder with few cohorts born or near the start (50-day windows)
         assert np.allclose(got[settled], expected[settled], rtol=2e-2)
         assert np.allclose(got, expected, rtol=0.1)
@@ -96,7 +96,7 @@ def test_burden_and_counts_above_a_size_are_close_to_the_closed_form(untreated):
     assert np.allclose(untreated[BURDEN].values[0, later], burden_exact(t[later]), rtol=0.03)
     for x in (10.0, 1e3):
         expected = above_exact(t, x)
-        got = number_above(untreated, x, "cell").values[0]
+        got = number_above(untreated, size=x, unit="cell").values[0]
         settled = t - np.log(x) / LAM >= 5  # two windows after the start of emission
         assert np.allclose(got[settled], expected[settled], rtol=0.01)
         assert np.allclose(got, expected, rtol=0.15, atol=1e-3 * expected.max())
@@ -111,7 +111,7 @@ def test_convergence_order_in_the_number_of_cohorts():
     for k in (8, 16, 32):
         ds = ch.simulate(exponential(k), None, EXP, [0.0, 30.0], **TIGHT).isel(time=[-1])
         burden = abs(float(ds[BURDEN][0, 0]) / float(burden_exact(30.0)) - 1)
-        counts = np.array([float(number_above(ds, x, "cell")[0, 0]) for x in sizes])
+        counts = np.array([float(number_above(ds, size=x, unit="cell")[0, 0]) for x in sizes])
         errors[k] = burden, np.sqrt(np.mean((counts / above_exact(30.0, sizes) - 1) ** 2))
     for coarse, fine in ((8, 16), (16, 32)):
         order_burden = math.log2(errors[coarse][0] / errors[fine][0])
@@ -229,7 +229,7 @@ def test_saving_the_stacked_name_keeps_every_cohort():
     ds = ch.simulate(exponential(), None, EXP, [0.0, 10.0], save=[COHORT_COUNTS, COHORT_LOG_SIZES])
     assert set(ds.data_vars) == {COHORT_COUNTS, COHORT_LOG_SIZES, "parameter_value", "solver_status", "solver_steps"}
     assert ds.sizes["cohort"] == 16
-    assert number_above(ds, 1e-6).dims == ("patient", "time")
+    assert number_above(ds, size=1e-6).dims == ("patient", "time")
     part = ch.simulate(exponential(), None, EXP, [0.0, 10.0], save=["Metastases of cohort 3 [-]"])
     assert part[COHORT_COUNTS]["cohort"].values.tolist() == [3]
     with pytest.raises(ch.ChemohostError, match="save every cohort"):
@@ -237,13 +237,19 @@ def test_saving_the_stacked_name_keeps_every_cohort():
 
 
 # ------------------------------------------------------------------------------------------ read-outs
+def test_read_out_options_are_keyword_only(untreated):
+    with pytest.warns(DeprecationWarning, match="pass size=…, unit=… by keyword"):
+        old = number_above(untreated, 1.0, "mm3")
+    assert old.equals(number_above(untreated, size=1.0, unit="mm3"))
+
+
 def test_size_distribution_adds_up_to_the_counts(untreated):
     bins = [1e-6, 1e-3, 1.0]
     dist = size_distribution(untreated, times=[20.0, 30.0], bins=bins)
     assert dist.dims == ("patient", "time", "size") and dist.sizes["size"] == 3
     total = dist.sum("size").values[0]
     assert np.allclose(total, untreated[N].sel(time=[20.0, 30.0]).values[0], rtol=1e-9)
-    assert np.allclose(dist.isel(size=-1).values[0], number_above(untreated, 1.0).sel(time=[20.0, 30.0]).values[0])
+    assert np.allclose(dist.isel(size=-1).values[0], number_above(untreated, size=1.0).sel(time=[20.0, 30.0]).values[0])
     assert np.all(dist.values >= 0)
 
 

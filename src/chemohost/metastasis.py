@@ -21,7 +21,7 @@ For example::
     model = ch.Model({"metastasis": {"name": "cohorts", "cohorts": 24, "horizon": 48}})
     ds = ch.simulate(model, None, {"Metastatic dissemination coefficient [cell^(-gamma)/day]": 1e-9},
                      times=range(49))
-    number_above(ds, DETECTION_VOLUME)   # lesions of 5 mm diameter or more, dims (patient, time)
+    number_above(ds, size=DETECTION_VOLUME)   # lesions of 5 mm diameter or more, dims (patient, time)
     size_distribution(ds, times=[48])    # metastases per decade of size
 
 A new lesion (RECIST 1.1, MODEL_SPEC §9.1) is a metastatic cohort crossing the
@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from ._deprecation import keyword_options
 from ._errors import ChemohostError
 from .mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
 from .mechanisms.metastasis.cohorts import COHORT_COUNTS, COHORT_LOG_SIZES, CohortGrid
@@ -151,7 +152,8 @@ def _number_above_array(results: xr.Dataset, sizes_cells: np.ndarray):
     return out.reshape(*lead, times.size, log_x.size), times, dims
 
 
-def number_above(results: xr.Dataset, size: float = DETECTION_VOLUME, unit: str = "mm3") -> xr.DataArray:
+@keyword_options("size", "unit")
+def number_above(results: xr.Dataset, *, size: float = DETECTION_VOLUME, unit: str = "mm3") -> xr.DataArray:
     """Expected number of metastases larger than ``size`` (in ``unit``: ``mm3`` or ``cell``) at every saved time.
 
     Dims those of the results (``arm``, ``patient``, ``time``). Metastases of one
@@ -165,7 +167,8 @@ def number_above(results: xr.Dataset, size: float = DETECTION_VOLUME, unit: str 
                         name=f"Metastases larger than {size:g} {unit} [-]", attrs={"units": "-"})
 
 
-def size_distribution(results: xr.Dataset, times=None, bins=None, unit: str = "mm3") -> xr.DataArray:
+@keyword_options("times", "bins", "unit")
+def size_distribution(results: xr.Dataset, *, times=None, bins=None, unit: str = "mm3") -> xr.DataArray:
     """Number of metastases per size bin at ``times`` [day] (saved times; all by default).
 
     ``bins`` are the bin edges in ``unit`` (default: one per decade from one cell
@@ -190,7 +193,7 @@ def size_distribution(results: xr.Dataset, times=None, bins=None, unit: str = "m
     return xr.DataArray(counts, dims=(*dims, "time", "size"), coords=coords, name="Metastases per size bin [-]")
 
 
-def _first_crossing(values: np.ndarray, times: np.ndarray, level) -> np.ndarray:
+def _first_crossing(times: np.ndarray, values: np.ndarray, level) -> np.ndarray:
     """First time [day] at which ``values[..., time]`` reaches ``level`` (broadcast), interpolated; NaN if never."""
     level = np.broadcast_to(level, values.shape[:-1])[..., None]
     reached = values >= level
@@ -209,15 +212,16 @@ def _first_crossing(values: np.ndarray, times: np.ndarray, level) -> np.ndarray:
     return out
 
 
-def time_to_detection(results: xr.Dataset, size: float = DETECTION_VOLUME, unit: str = "mm3",
+@keyword_options("size", "unit", "count")
+def time_to_detection(results: xr.Dataset, *, size: float = DETECTION_VOLUME, unit: str = "mm3",
                       count: float = 1.0) -> xr.DataArray:
     """Day on which the expected number of metastases larger than ``size`` first reaches ``count``.
 
     Linear between saved times; NaN when it never does. Dims ``arm`` and
     ``patient`` (those of the results without ``time``).
     """
-    above = number_above(results, size, unit)
-    values = _first_crossing(above.to_numpy(), above["time"].to_numpy().astype(float), float(count))
+    above = number_above(results, size=size, unit=unit)
+    values = _first_crossing(above["time"].to_numpy().astype(float), above.to_numpy(), float(count))
     dims = above.dims[:-1]
     return xr.DataArray(values, dims=dims, coords={d: above[d] for d in dims},
                         name="Time to first detectable metastasis [day]", attrs={"units": "day"})
@@ -235,9 +239,9 @@ def new_lesions(results: xr.Dataset, *, start: float, size: float = DETECTION_VO
     time = results["time"].to_numpy().astype(float)
     if not time[0] - 1e-9 <= float(start) <= time[-1]:
         raise ChemohostError(f"start = {start} must lie within the saved times [{time[0]:g}, {time[-1]:g}] [day]")
-    above = number_above(results.sel(time=time[time >= float(start) - 1e-9]), size, unit)
+    above = number_above(results.sel(time=time[time >= float(start) - 1e-9]), size=size, unit=unit)
     excess = above - above.isel(time=0)
-    values = _first_crossing(excess.to_numpy(), excess["time"].to_numpy().astype(float), float(count))
+    values = _first_crossing(excess["time"].to_numpy().astype(float), excess.to_numpy(), float(count))
     dims = above.dims[:-1]
     return xr.DataArray(values, dims=dims, coords={d: above[d] for d in dims}, name="New lesion [day]",
                         attrs={"units": "day", "start [day]": float(start), "detection size": f"{size:g} {unit}"})

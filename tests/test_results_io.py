@@ -53,6 +53,7 @@ def test_every_results_variable_has_units_and_round_trips(shared_model, tmp_path
     assert raw["solver_steps"].attrs["units"] == "1"
     back = load_results(tmp_path / "results.nc")
     assert set(back.data_vars) == set(ds.data_vars)
+    assert back[PLASMA[0]].attrs["units"] == "ng/mL" and "long_name" not in back["solver_steps"].attrs
     for name in PLASMA:
         np.testing.assert_array_equal(back[name].values, ds[name].values)
 

@@ -130,8 +130,9 @@ def load_results(path: str | Path) -> xr.Dataset:
     rename = {name: ds[name].attrs["long_name"] for name in ds.variables
               if name not in ds.dims and ds[name].attrs.get("long_name", name) != name}
     ds = ds.rename(rename)
-    for name in rename.values():
-        ds[name].attrs.pop("long_name", None)
+    for name, var in ds.variables.items():  # in memory the name is the long name
+        if var.attrs.get("long_name") == name:
+            del var.attrs["long_name"]
     return _from_format_1(ds, path) if version < 2 else ds
 
 

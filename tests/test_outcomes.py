@@ -385,7 +385,8 @@ def test_tgi_and_t_over_c_on_exponential_curves():
     assert tumour_growth_inhibition(shrinking, control, start=0, end=20) > 1
     assert tumour_growth_inhibition((t, np.full_like(t, 100.0)), control, start=0, end=20) == 1.0
     # interpolation between saved times is linear
-    assert t_over_c((np.array([0.0, 10.0]), [100, 200]), (np.array([0.0, 10.0]), [100, 400]), time=5) == pytest.approx(0.6)
+    two = np.array([0.0, 10.0])
+    assert t_over_c((two, [100, 200]), (two, [100, 400]), time=5) == pytest.approx(0.6)
 
 
 def test_tgi_failed_animals_are_left_out_of_the_median():
@@ -449,7 +450,8 @@ def test_time_to_endpoint_event_and_censoring():
         (lambda c: time_to_endpoint(c.index, c, threshold=100), ["values", "carries its own times"]),
         (lambda c: time_to_endpoint([0, 10, 20], [100, 200], threshold=150), ["values", "times has 3"]),
         (lambda c: tumour_growth_delay((np.array([0.0, 1.0]), [np.nan, np.nan]), c, threshold=150), ["treated", "NaN"]),
-        (lambda c: tumour_growth_inhibition((np.array([1.0, 0.0]), [1, 2]), c, start=0, end=1), ["treated times", "unsorted"]),
+        (lambda c: tumour_growth_inhibition((np.array([1.0, 0.0]), [1, 2]), c, start=0, end=1),
+         ["treated times", "unsorted"]),
     ],
 )
 def test_growth_readouts_bad_input(call, words):

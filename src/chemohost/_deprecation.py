@@ -61,8 +61,9 @@ def keyword_options(*positional: str, renamed: Mapping[str, str] | None = None,
                     warn(f"{name}()", f"the keyword '{old}'", f"call it '{new}'")
             if old_order and len(args) <= len(old_order) and set(names[:len(args)]) & set(kwargs):
                 mapped = dict(zip(old_order, args))
-                if set(mapped) & set(kwargs):
-                    raise TypeError(f"{name}() got multiple values for argument '{sorted(set(mapped) & set(kwargs))[0]}'")
+                clash = sorted(set(mapped) & set(kwargs))
+                if clash:
+                    raise TypeError(f"{name}() got multiple values for argument '{clash[0]}'")
                 kwargs.update(mapped)
                 args = ()
                 warn(f"{name}()", f"the argument order ({', '.join(old_order)})", f"pass ({', '.join(names[:2])})")

@@ -44,8 +44,8 @@ from ._errors import ChemohostError
 from .mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
 from .mechanisms.metastasis.cohorts import COHORT_COUNTS, COHORT_LOG_SIZES, CohortGrid
 
-__all__ = ["DETECTION_VOLUME", "COHORT_COUNTS", "COHORT_LOG_SIZES", "CohortGrid", "cohort_grid", "number_above", "size_distribution", "time_to_detection",
-           "new_lesions", "metastasis_checks", "METASTASES", "METASTATIC_BURDEN"]
+__all__ = ["DETECTION_VOLUME", "COHORT_COUNTS", "COHORT_LOG_SIZES", "CohortGrid", "cohort_grid", "number_above",
+           "size_distribution", "time_to_detection", "new_lesions", "metastasis_checks", "METASTASES", "METASTATIC_BURDEN"]
 
 DETECTION_VOLUME = math.pi / 6 * 5.0**3
 """Volume of a sphere of 5 mm diameter, ≈ 65.4 mm³ [C]: the detection size of a new lesion (MODEL_SPEC §9.1)."""

@@ -196,7 +196,8 @@ def tumour_growth_delay(treated, control, *, threshold: float, interpolate: bool
     --------
     >>> import numpy as np
     >>> t = np.arange(0.0, 41.0)
-    >>> tumour_growth_delay((t, 100 * np.exp(0.05 * t)), (t, 100 * np.exp(0.1 * t)), threshold=400)  # doctest: +ELLIPSIS
+    >>> tumour_growth_delay((t, 100 * np.exp(0.05 * t)), (t, 100 * np.exp(0.1 * t)),
+    ...                     threshold=400)  # doctest: +ELLIPSIS
     13.8...
     """
     medians = []

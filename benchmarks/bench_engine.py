@@ -101,7 +101,7 @@ def run_engine(engine: str, model, parameters: dict, times: np.ndarray, args) ->
         from chemohost.engine._jax import simulate_diffrax
 
         simulate_diffrax(model, REGIMEN, parameters, times, covariates=covariates, rtol=args.rtol, atol=args.atol,
-                         solver=args.diffrax_solver, chunk_size=args.chunk)
+                         method=args.diffrax_solver, chunk_size=args.chunk)
     else:
         from chemohost.engine._scipy import simulate_scipy
 

@@ -111,7 +111,7 @@ def test_diffrax_matches_numba(model):
 
     regimen = REGIMENS["oral"] + " + paclitaxel 20 mg/kg iv over 36 h q7d x2 from day 2"
     ours = states(model, ch.simulate(model, regimen, PARAMETERS, TIMES, covariates=COVARIATES, **TIGHT))
-    theirs = simulate_diffrax(model, regimen, PARAMETERS, TIMES, covariates=COVARIATES, solver="Dopri5", **TIGHT)
+    theirs = simulate_diffrax(model, regimen, PARAMETERS, TIMES, covariates=COVARIATES, method="Dopri5", **TIGHT)
     assert_agree(theirs, ours)
 
 

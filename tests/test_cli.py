@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import xarray as xr
 import yaml
 
 from chemohost.cli import main
@@ -127,6 +128,11 @@ def test_run_small_study_end_to_end(tmp_path, monkeypatch, capsys):
     final = ds["Tumour volume [mm3]"].isel(time=-1).median("patient")
     assert float(final.sel(arm="paclitaxel")) < float(final.sel(arm="vehicle"))
     assert ds.attrs["seed"] == 3
+    raw = xr.load_dataset(out_dir / "results.nc", engine="h5netcdf")  # on disk: CF-style names and units
+    assert raw["tumour_volume"].attrs["units"] == "mm3" and raw["solver_status"].attrs["units"] == "1"
+    numeric = [n for n, v in raw.variables.items() if v.dtype.kind in "fiu"]
+    assert [n for n in numeric if "units" not in raw[n].attrs] == []
+    assert not [n for n in raw.variables if str(n).endswith("_")]
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.yaml")))

@@ -17,7 +17,8 @@ from scipy.integrate import simpson
 from scipy.special import exp1
 
 import chemohost as ch
-from chemohost.metastasis import DETECTION_VOLUME, new_lesions, number_above, size_distribution, time_to_detection
+from chemohost.metastasis import (COHORT_COUNTS, COHORT_LOG_SIZES, DETECTION_VOLUME, new_lesions, number_above,
+                                  size_distribution, time_to_detection)
 from chemohost.parameters import get_parameter_set
 from chemohost.procedures import INOCULUM
 
@@ -82,7 +83,7 @@ def test_iwata_gompertz_number_and_sizes_match_the_closed_form():
         age = -math.log(1 - math.log(x) / math.log(b)) / a
         emitted = times - age  # the metastases larger than x were emitted before this day
         expected = n_iwata(np.maximum(emitted, 0.0))
-        got = number_above(ds, x, "cell").values[0]
+        got = number_above(ds, size=x, unit="cell").values[0]
         settled = (emitted >= 150) & (times >= 600)  # cruder with few cohorts born or near the start (50-day windows)
         assert np.allclose(got[settled], expected[settled], rtol=2e-2)
         assert np.allclose(got, expected, rtol=0.1)
@@ -95,7 +96,7 @@ def test_burden_and_counts_above_a_size_are_close_to_the_closed_form(untreated):
     assert np.allclose(untreated[BURDEN].values[0, later], burden_exact(t[later]), rtol=0.03)
     for x in (10.0, 1e3):
         expected = above_exact(t, x)
-        got = number_above(untreated, x, "cell").values[0]
+        got = number_above(untreated, size=x, unit="cell").values[0]
         settled = t - np.log(x) / LAM >= 5  # two windows after the start of emission
         assert np.allclose(got[settled], expected[settled], rtol=0.01)
         assert np.allclose(got, expected, rtol=0.15, atol=1e-3 * expected.max())
@@ -110,7 +111,7 @@ def test_convergence_order_in_the_number_of_cohorts():
     for k in (8, 16, 32):
         ds = ch.simulate(exponential(k), None, EXP, [0.0, 30.0], **TIGHT).isel(time=[-1])
         burden = abs(float(ds[BURDEN][0, 0]) / float(burden_exact(30.0)) - 1)
-        counts = np.array([float(number_above(ds, x, "cell")[0, 0]) for x in sizes])
+        counts = np.array([float(number_above(ds, size=x, unit="cell")[0, 0]) for x in sizes])
         errors[k] = burden, np.sqrt(np.mean((counts / above_exact(30.0, sizes) - 1) ** 2))
     for coarse, fine in ((8, 16), (16, 32)):
         order_burden = math.log2(errors[coarse][0] / errors[fine][0])
@@ -153,9 +154,9 @@ def test_metastases_see_the_same_kill_hazard_as_the_primary():
     times = [9.9, 30.0]
     treated = ch.simulate(exponential(), "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10", EXP, times, **TIGHT)
     alone = ch.simulate(exponential(), None, EXP, times, **TIGHT)
-    cohort = "Metastasis log-size in cohort 2 [ln(cell)]"
     primary = "Proliferating tumour volume [mm3]"
-    drop_met = float(treated[cohort][0, -1] - alone[cohort][0, -1])
+    second = {"cohort": 2}
+    drop_met = float(treated[COHORT_LOG_SIZES].sel(second)[0, -1] - alone[COHORT_LOG_SIZES].sel(second)[0, -1])
     drop_primary = float(np.log(treated[primary][0, -1] / alone[primary][0, -1]))
     assert drop_met < -1.0
     assert drop_met == pytest.approx(drop_primary, rel=1e-6)
@@ -210,14 +211,45 @@ def test_inoculated_cells_establish_with_their_probability():
     assert float(ds[INOCULUM][0, -1]) == pytest.approx(1e6 * math.exp(-18), rel=1e-6)
 
 
+# ------------------------------------------------------------------------------------------ results layout
+def test_cohorts_are_a_labelled_dimension(untreated):
+    """Two variables along ``cohort`` (labels 1 … K, births at the window midpoints), not one per cohort."""
+    for name in (COHORT_COUNTS, COHORT_LOG_SIZES):
+        assert untreated[name].dims == ("patient", "time", "cohort")
+        assert untreated[name].attrs["units"] == ("-" if name == COHORT_COUNTS else "ln(cell)")
+    assert untreated["cohort"].values.tolist() == list(range(1, 17))
+    width = HORIZON / 16
+    assert np.allclose(untreated["cohort_birth"], width * (np.arange(16) + 0.5))
+    assert np.allclose(untreated["cohort_emission_start"], width * np.arange(16))
+    assert not [n for n in untreated.data_vars if "of cohort" in str(n) or "in cohort" in str(n)]
+    assert np.allclose(untreated[COHORT_COUNTS].sum("cohort"), untreated[N], rtol=1e-12)  # N = Σ n_k
+
+
+def test_saving_the_stacked_name_keeps_every_cohort():
+    ds = ch.simulate(exponential(), None, EXP, [0.0, 10.0], save=[COHORT_COUNTS, COHORT_LOG_SIZES])
+    assert set(ds.data_vars) == {COHORT_COUNTS, COHORT_LOG_SIZES, "parameter_value", "solver_status", "solver_steps"}
+    assert ds.sizes["cohort"] == 16
+    assert number_above(ds, size=1e-6).dims == ("patient", "time")
+    part = ch.simulate(exponential(), None, EXP, [0.0, 10.0], save=["Metastases of cohort 3 [-]"])
+    assert part[COHORT_COUNTS]["cohort"].values.tolist() == [3]
+    with pytest.raises(ch.ChemohostError, match="save every cohort"):
+        number_above(part.assign({COHORT_LOG_SIZES: part[COHORT_COUNTS]}))
+
+
 # ------------------------------------------------------------------------------------------ read-outs
+def test_read_out_options_are_keyword_only(untreated):
+    with pytest.warns(DeprecationWarning, match="pass size=…, unit=… by keyword"):
+        old = number_above(untreated, 1.0, "mm3")
+    assert old.equals(number_above(untreated, size=1.0, unit="mm3"))
+
+
 def test_size_distribution_adds_up_to_the_counts(untreated):
     bins = [1e-6, 1e-3, 1.0]
     dist = size_distribution(untreated, times=[20.0, 30.0], bins=bins)
     assert dist.dims == ("patient", "time", "size") and dist.sizes["size"] == 3
     total = dist.sum("size").values[0]
     assert np.allclose(total, untreated[N].sel(time=[20.0, 30.0]).values[0], rtol=1e-9)
-    assert np.allclose(dist.isel(size=-1).values[0], number_above(untreated, 1.0).sel(time=[20.0, 30.0]).values[0])
+    assert np.allclose(dist.isel(size=-1).values[0], number_above(untreated, size=1.0).sel(time=[20.0, 30.0]).values[0])
     assert np.all(dist.values >= 0)
 
 

@@ -86,11 +86,11 @@ def test_v12_strict_inequalities_and_order():
     [
         ([0, 10, 5, 20], [1, 2, 3, 4], ["times", "strictly increasing", "unsorted", "times[2] = 5"]),
         ([0, 10, 10, 20], [1, 2, 3, 4], ["times", "duplicate time", "times[2] = 10"]),
-        ([0, 10, 20], [100, -1, 50], ["volumes[1]", "negative"]),
-        ([0, 10, 20], [100, 50], ["volumes", "2 values", "times has 3"]),
-        ([0, 10, 20], [100, np.nan, 50], ["volumes[1]", "not a finite"]),
+        ([0, 10, 20], [100, -1, 50], ["values[1]", "negative"]),
+        ([0, 10, 20], [100, 50], ["values", "2 values", "times has 3"]),
+        ([0, 10, 20], [100, np.nan, 50], ["values[1]", "not a finite"]),
         ([0, np.inf], [100, 50], ["times[1]", "finite"]),
-        ([0, 10], [[1, 2], [3, 4]], ["volumes", "shape"]),
+        ([0, 10], [[1, 2], [3, 4]], ["values", "shape"]),
         ("abc", [1], ["times"]),
     ],
 )
@@ -268,65 +268,65 @@ def _sphere(d):
 
 def test_recist_pr_boundary_is_inclusive_in_both_forms():
     # V/V0 = 0.343 exactly (within rounding) is PR; just above is SD
-    assert recist([100.0, 34.3], [0, 28]).responses[1] == "PR"
-    assert recist([100.0, 34.31], [0, 28]).responses[1] == "SD"
+    assert recist([0, 28], [100.0, 34.3]).responses[1] == "PR"
+    assert recist([0, 28], [100.0, 34.31]).responses[1] == "SD"
     # a sphere whose diameter is exactly 0.7 x baseline is PR as a diameter and as a volume (0.7**3 != 0.343 in floats)
-    assert recist([10.0, 7.0], [0, 28], kind="diameter").responses[1] == "PR"
-    assert recist(_sphere([10.0, 7.0]), [0, 28]).responses[1] == "PR"
-    assert recist([10.0, 7.01], [0, 28], kind="diameter").responses[1] == "SD"
-    assert recist(_sphere([10.0, 7.01]), [0, 28]).responses[1] == "SD"
+    assert recist([0, 28], [10.0, 7.0], kind="diameter").responses[1] == "PR"
+    assert recist([0, 28], _sphere([10.0, 7.0])).responses[1] == "PR"
+    assert recist([0, 28], [10.0, 7.01], kind="diameter").responses[1] == "SD"
+    assert recist([0, 28], _sphere([10.0, 7.01])).responses[1] == "SD"
     assert _sphere(5.0) == pytest.approx(65.4, abs=0.1)  # 5-mm lesion, VALIDATION V12
 
 
 def test_recist_pd_is_measured_from_the_nadir():
     # falls to 30 (PR), then regrows to 1.728 x nadir = 51.84: PD although still 48 % below baseline
-    r = recist([100, 30, 51.84, 40], [0, 28, 56, 84])
+    r = recist([0, 28, 56, 84], [100, 30, 51.84, 40])
     assert r.responses == (None, "PR", "PD", "SD")
     assert r.best_overall_response == "PR" and r.progressed and r.time_to_progression == 56
-    r = recist([100, 30, 51.8], [0, 28, 56])
+    r = recist([0, 28, 56], [100, 30, 51.8])
     assert r.responses[2] == "SD" and not r.progressed and np.isnan(r.time_to_progression) and r.follow_up == 56
     # a sphere whose diameter grew 20 % from its nadir is PD in both forms
-    assert recist([60, 30, 36], [0, 1, 2], kind="diameter").responses[2] == "PD"
-    assert recist(_sphere([60, 30, 36]), [0, 1, 2]).responses[2] == "PD"
+    assert recist([0, 1, 2], [60, 30, 36], kind="diameter").responses[2] == "PD"
+    assert recist([0, 1, 2], _sphere([60, 30, 36])).responses[2] == "PD"
     # (1.2 d)**3 falls below 1.728 d**3 in floats for d = 10: still PD as a volume (boundary inclusive) ...
-    assert recist(_sphere([20, 10, 12]), [0, 1, 2]).responses[2] == "PD"
+    assert recist([0, 1, 2], _sphere([20, 10, 12])).responses[2] == "PD"
     # ... but not as a diameter, which also needs +5 mm (here +2 mm; 12 <= 0.7 x 20 is PR)
-    assert recist([20, 10, 12], [0, 1, 2], kind="diameter").responses[2] == "PR"
+    assert recist([0, 1, 2], [20, 10, 12], kind="diameter").responses[2] == "PR"
 
 
 def test_recist_diameters_need_five_mm():
     # +25 % from the nadir but only +2.5 mm: not PD (still <= 0.7 x baseline: PR)
-    assert recist([20, 10, 12.5], [0, 1, 2], kind="diameter").responses[2] == "PR"
-    assert recist([40, 25, 30], [0, 1, 2], kind="diameter").responses[2] == "PD"  # +20 %, +5 mm exactly
-    assert recist([40, 25, 29.9], [0, 1, 2], kind="diameter").responses[2] == "SD"
+    assert recist([0, 1, 2], [20, 10, 12.5], kind="diameter").responses[2] == "PR"
+    assert recist([0, 1, 2], [40, 25, 30], kind="diameter").responses[2] == "PD"  # +20 %, +5 mm exactly
+    assert recist([0, 1, 2], [40, 25, 29.9], kind="diameter").responses[2] == "SD"
     # volumes have no absolute requirement
-    assert recist([10, 1, 1.8], [0, 1, 2]).responses[2] == "PD"
+    assert recist([0, 1, 2], [10, 1, 1.8]).responses[2] == "PD"
 
 
 def test_recist_complete_response_and_best_overall():
-    r = recist([100, 0, 0, 5], [0, 28, 56, 84])
+    r = recist([0, 28, 56, 84], [100, 0, 0, 5])
     assert r.responses == (None, "CR", "CR", "PD") and r.best_overall_response == "CR"
     assert r.time_to_progression == 84
-    assert recist([100, 0.5], [0, 1], complete_below=1.0).responses[1] == "CR"
-    r = recist([100, 200, 50], [10, 38, 66])  # PD at the first assessment; later shrinkage does not count
+    assert recist([0, 1], [100, 0.5], complete_below=1.0).responses[1] == "CR"
+    r = recist([10, 38, 66], [100, 200, 50])  # PD at the first assessment; later shrinkage does not count
     assert r.best_overall_response == "PD" and r.time_to_progression == 28
-    r = recist([100], [0])
+    r = recist([0], [100])
     assert r.best_overall_response is None and not r.progressed
 
 
 def test_recist_bad_input():
     with pytest.raises(OutcomeError) as excinfo:
-        recist([0, 10], [0, 28])
-    _one_line_error(excinfo, "sld_or_volume[0]", "baseline", "positive")
+        recist([0, 28], [0, 10])
+    _one_line_error(excinfo, "values[0]", "baseline", "positive")
     with pytest.raises(OutcomeError) as excinfo:
-        recist([10, 8], [0, 28], kind="diamter")
+        recist([0, 28], [10, 8], kind="diamter")
     _one_line_error(excinfo, "did you mean 'diameter'")
     with pytest.raises(OutcomeError) as excinfo:
-        recist([10, 8], [28, 0])
+        recist([28, 0], [10, 8])
     _one_line_error(excinfo, "times", "strictly increasing")
     with pytest.raises(OutcomeError) as excinfo:
-        recist([10, 8, 9], [0, 28])
-    _one_line_error(excinfo, "sld_or_volume", "3 values")
+        recist([0, 28], [10, 8, 9])
+    _one_line_error(excinfo, "values", "3 values")
 
 
 def test_recist_table_matches_single_patient_rule():
@@ -334,7 +334,7 @@ def test_recist_table_matches_single_patient_rule():
     curves = {"a": [[100, 100, 90, 60, 30, 20, 25, 40, 60],
                     [100, 120, 150, 190, 240, 300, np.nan, np.nan, np.nan]]}
     table = recist_table(_study_like(curves, grid), start=7.0)
-    first = recist(curves["a"][0][1:], grid[1:] - 7)
+    first = recist(grid[1:] - 7, curves["a"][0][1:])
     assert table.loc[0, "best overall response"] == first.best_overall_response == "PR"
     assert table.loc[0, "time to progression [day]"] == first.time_to_progression == 42  # 40 = 2 x nadir 20
     assert table.loc[1, "best overall response"] == "SD" and table.loc[1, "time to progression [day]"] == 21
@@ -353,13 +353,13 @@ def test_recist_table_matches_single_patient_rule():
 
 def test_recist_minimum_sd_duration():
     times = [0, 28, 56]
-    assert recist([100, 110, 200], times).best_overall_response == "SD"
-    assert recist([100, 110, 200], times, sd_min_duration=42).best_overall_response == "PD"
-    assert recist([100, 110, 120], times, sd_min_duration=42).best_overall_response == "SD"
-    assert recist([100, 110], times[:2], sd_min_duration=42).best_overall_response is None
-    assert recist([100, 30], times[:2], sd_min_duration=42).best_overall_response == "PR"  # only SD waits
+    assert recist(times, [100, 110, 200]).best_overall_response == "SD"
+    assert recist(times, [100, 110, 200], sd_min_duration=42).best_overall_response == "PD"
+    assert recist(times, [100, 110, 120], sd_min_duration=42).best_overall_response == "SD"
+    assert recist(times[:2], [100, 110], sd_min_duration=42).best_overall_response is None
+    assert recist(times[:2], [100, 30], sd_min_duration=42).best_overall_response == "PR"  # only SD waits
     with pytest.raises(OutcomeError) as excinfo:
-        recist([100, 110], times[:2], sd_min_duration=-1)
+        recist(times[:2], [100, 110], sd_min_duration=-1)
     _one_line_error(excinfo, "sd_min_duration")
 
 
@@ -374,18 +374,19 @@ def test_tgi_and_t_over_c_on_exponential_curves():
     control, treated = _group(t, [0.08, 0.10, 0.12]), _group(t, [0.02, 0.03, 0.09])  # medians: 0.10 and 0.03
     expected = 1 - (np.exp(0.03 * 20) - np.exp(0.03 * 5)) / (np.exp(0.10 * 20) - np.exp(0.10 * 5))
     assert tumour_growth_inhibition(treated, control, start=5, end=20) == pytest.approx(expected, rel=1e-12)
-    assert t_over_c(treated, control, 20) == pytest.approx(np.exp(-0.07 * 20), rel=1e-12)
-    assert t_over_c(treated, control, 20, start=5) == pytest.approx(1 - expected, rel=1e-12)
+    assert t_over_c(treated, control, time=20) == pytest.approx(np.exp(-0.07 * 20), rel=1e-12)
+    assert t_over_c(treated, control, time=20, start=5) == pytest.approx(1 - expected, rel=1e-12)
     # the same through a study-like DataArray, arm selected
     ds = _study_like({"vehicle": control.T.to_numpy(), "drug": treated.T.to_numpy()}, t)
-    tgi = tumour_growth_inhibition(ds[VOLUME].sel(arm="drug"), ds[VOLUME].sel(arm="vehicle"), 5, 20)
+    tgi = tumour_growth_inhibition(ds[VOLUME].sel(arm="drug"), ds[VOLUME].sel(arm="vehicle"), start=5, end=20)
     assert tgi == pytest.approx(expected, rel=1e-12)
     # regression gives TGI > 1, stasis exactly 1
     shrinking = (t, 100 * np.exp(-0.05 * t))
-    assert tumour_growth_inhibition(shrinking, control, 0, 20) > 1
-    assert tumour_growth_inhibition((t, np.full_like(t, 100.0)), control, 0, 20) == 1.0
+    assert tumour_growth_inhibition(shrinking, control, start=0, end=20) > 1
+    assert tumour_growth_inhibition((t, np.full_like(t, 100.0)), control, start=0, end=20) == 1.0
     # interpolation between saved times is linear
-    assert t_over_c((np.array([0.0, 10.0]), [100, 200]), (np.array([0.0, 10.0]), [100, 400]), 5) == pytest.approx(0.6)
+    two = np.array([0.0, 10.0])
+    assert t_over_c((two, [100, 200]), (two, [100, 400]), time=5) == pytest.approx(0.6)
 
 
 def test_tgi_failed_animals_are_left_out_of_the_median():
@@ -394,23 +395,23 @@ def test_tgi_failed_animals_are_left_out_of_the_median():
     treated[2] = np.where(t > 4, np.nan, treated[2])  # third animal's solve failed after day 4
     control = _group(t, [0.1])
     expected = 1 - (np.median(100 * np.exp(np.array([0.01, 0.02]) * 10)) - 100) / (100 * np.exp(1.0) - 100)
-    assert tumour_growth_inhibition(treated, control, 0, 10) == pytest.approx(expected, rel=1e-12)
+    assert tumour_growth_inhibition(treated, control, start=0, end=10) == pytest.approx(expected, rel=1e-12)
 
 
 def test_tumour_growth_delay_linear_curves():
     t = np.arange(0.0, 41.0, 2.5)
     control = pd.DataFrame({i: 100 + r * t for i, r in enumerate([40, 50, 60])}, index=t)  # median: day 10
     treated = pd.DataFrame({i: 100 + r * t for i, r in enumerate([20, 25, 100])}, index=t)  # median at day 20
-    assert tumour_growth_delay(treated, control, 600) == pytest.approx(10.0, abs=1e-12)
+    assert tumour_growth_delay(treated, control, threshold=600) == pytest.approx(10.0, abs=1e-12)
     # exponential curves: TGD = ln(V*/V0) (1/r_T - 1/r_C), up to the linear interpolation on a fine grid
     fine = np.arange(0.0, 60.0, 0.01)
-    tgd = tumour_growth_delay(_group(fine, [0.05]), _group(fine, [0.1]), 400)
+    tgd = tumour_growth_delay(_group(fine, [0.05]), _group(fine, [0.1]), threshold=400)
     assert tgd == pytest.approx(np.log(4) * (1 / 0.05 - 1 / 0.1), abs=1e-3)
     # never reached: inf, -inf, NaN
     flat = pd.DataFrame({0: np.full_like(t, 100.0), 1: np.full_like(t, 100.0), 2: 100 + 50 * t}, index=t)
-    assert tumour_growth_delay(flat, control, 600) == np.inf  # 2 of 3 treated never reach V*
-    assert tumour_growth_delay(control, flat, 600) == -np.inf
-    assert np.isnan(tumour_growth_delay(flat, flat, 600))
+    assert tumour_growth_delay(flat, control, threshold=600) == np.inf  # 2 of 3 treated never reach V*
+    assert tumour_growth_delay(control, flat, threshold=600) == -np.inf
+    assert np.isnan(tumour_growth_delay(flat, flat, threshold=600))
 
 
 def test_time_to_endpoint_event_and_censoring():
@@ -421,14 +422,14 @@ def test_time_to_endpoint_event_and_censoring():
         [700, 800, 900, 1000],      # already above at the first time
         [100, 200, np.nan, np.nan],  # failed solve: censored at day 7
     ])
-    table = time_to_endpoint(volumes, t, 600)
+    table = time_to_endpoint(t, volumes, threshold=600)
     assert list(table.columns) == ["time [day]", "duration [day]", "event"]
     assert table["time [day]"].tolist()[0] == pytest.approx(10.5)
     assert np.isnan(table["time [day]"]).tolist() == [False, True, False, True]
     assert table["duration [day]"].tolist() == pytest.approx([10.5, 21.0, 0.0, 7.0])
     assert table["event"].tolist() == [True, False, True, False]
-    assert time_to_endpoint(volumes, t, 600, interpolate=False)["time [day]"].iloc[0] == 14.0
-    one = time_to_endpoint(volumes[0], t, 1500)
+    assert time_to_endpoint(t, volumes, threshold=600, interpolate=False)["time [day]"].iloc[0] == 14.0
+    one = time_to_endpoint(t, volumes[0], threshold=1500)
     assert len(one) == 1 and one["time [day]"].iloc[0] == 21.0
     # a labelled cohort keeps its labels
     ds = _study_like({"a": volumes[:2], "b": volumes[2:]}, t)
@@ -442,14 +443,15 @@ def test_time_to_endpoint_event_and_censoring():
     [
         (lambda c: tumour_growth_inhibition(c, c, start=5, end=50), ["end = 50", "outside the saved times"]),
         (lambda c: tumour_growth_inhibition(c, c, start=10, end=10), ["end = 10", "after start"]),
-        (lambda c: tumour_growth_inhibition(c, (c.index.to_numpy(), np.full(len(c), 5.0)), 0, 10),
+        (lambda c: tumour_growth_inhibition(c, (c.index.to_numpy(), np.full(len(c), 5.0)), start=0, end=10),
          ["control", "does not change"]),
-        (lambda c: t_over_c(c, [1, 2, 3], 5), ["control", "DataArray"]),
+        (lambda c: t_over_c(c, [1, 2, 3], time=5), ["control", "DataArray"]),
         (lambda c: time_to_endpoint(c, threshold=-1), ["threshold", "positive"]),
-        (lambda c: time_to_endpoint(c, c.index, threshold=100), ["times", "leave it out"]),
-        (lambda c: time_to_endpoint([100, 200], [0, 10, 20], 150), ["volumes", "times has 3"]),
-        (lambda c: tumour_growth_delay((np.array([0.0, 1.0]), [np.nan, np.nan]), c, 150), ["treated", "NaN"]),
-        (lambda c: tumour_growth_inhibition((np.array([1.0, 0.0]), [1, 2]), c, 0, 1), ["treated times", "unsorted"]),
+        (lambda c: time_to_endpoint(c.index, c, threshold=100), ["values", "carries its own times"]),
+        (lambda c: time_to_endpoint([0, 10, 20], [100, 200], threshold=150), ["values", "times has 3"]),
+        (lambda c: tumour_growth_delay((np.array([0.0, 1.0]), [np.nan, np.nan]), c, threshold=150), ["treated", "NaN"]),
+        (lambda c: tumour_growth_inhibition((np.array([1.0, 0.0]), [1, 2]), c, start=0, end=1),
+         ["treated times", "unsorted"]),
     ],
 )
 def test_growth_readouts_bad_input(call, words):

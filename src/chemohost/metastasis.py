@@ -2,7 +2,9 @@
 
 A model with ``metastasis: cohorts`` saves, per cohort k of metastases emitted in
 the window [e_k, e_{k+1}), their number n_k and log-size y_k = ln v_k (v_k in
-cells). Between cohorts the read-outs interpolate in emission time s: the
+cells): the variables :data:`COHORT_COUNTS` and :data:`COHORT_LOG_SIZES`, whose
+last dimension ``cohort`` (1 … K) carries each cohort's birth day
+(``cohort_birth``) and emission window as coordinates. Between cohorts the read-outs interpolate in emission time s: the
 metastases emitted up to s are the cumulative emission D(s), exact at the window
 edges, and the log-size ln v(t; s) of those emitted at s is exact at the cohorts'
 births s_k and 0 at s = t (a metastasis emitted now has one cell). Both are
@@ -19,7 +21,7 @@ For example::
     model = ch.Model({"metastasis": {"name": "cohorts", "cohorts": 24, "horizon": 48}})
     ds = ch.simulate(model, None, {"Metastatic dissemination coefficient [cell^(-gamma)/day]": 1e-9},
                      times=range(49))
-    number_above(ds, DETECTION_VOLUME)   # lesions of 5 mm diameter or more, dims (patient, time)
+    number_above(ds, size=DETECTION_VOLUME)   # lesions of 5 mm diameter or more, dims (patient, time)
     size_distribution(ds, times=[48])    # metastases per decade of size
 
 A new lesion (RECIST 1.1, MODEL_SPEC §9.1) is a metastatic cohort crossing the
@@ -37,12 +39,13 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from ._deprecation import keyword_options
 from ._errors import ChemohostError
 from .mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
-from .mechanisms.metastasis.cohorts import CohortGrid
+from .mechanisms.metastasis.cohorts import COHORT_COUNTS, COHORT_LOG_SIZES, CohortGrid
 
-__all__ = ["DETECTION_VOLUME", "CohortGrid", "cohort_grid", "number_above", "size_distribution", "time_to_detection",
-           "new_lesions", "metastasis_checks", "METASTASES", "METASTATIC_BURDEN"]
+__all__ = ["DETECTION_VOLUME", "COHORT_COUNTS", "COHORT_LOG_SIZES", "CohortGrid", "cohort_grid", "number_above",
+           "size_distribution", "time_to_detection", "new_lesions", "metastasis_checks", "METASTASES", "METASTATIC_BURDEN"]
 
 DETECTION_VOLUME = math.pi / 6 * 5.0**3
 """Volume of a sphere of 5 mm diameter, ≈ 65.4 mm³ [C]: the detection size of a new lesion (MODEL_SPEC §9.1)."""
@@ -58,10 +61,14 @@ def cohort_grid(results: xr.Dataset) -> CohortGrid:
     if grid is None:
         raise ChemohostError("these results come from a model without metastasis cohorts; add "
                              "metastasis: {name: cohorts} to the model options")
-    missing = [n for n in (*grid.count_names, *grid.log_size_names) if n not in results.data_vars]
-    if missing:
-        raise ChemohostError(f"the results lack the cohort state '{missing[0]}' (and {len(missing) - 1} more); "
-                             "keep the cohort states in save= (or the study's outputs) to read metastasis sizes")
+    for name in (COHORT_COUNTS, COHORT_LOG_SIZES):
+        if name not in results.data_vars:
+            raise ChemohostError(f"the results lack '{name}'; keep it in save= (or the study's outputs) to read "
+                                 "metastasis sizes")
+        labels = results[name]["cohort"].to_numpy()
+        if labels.size != grid.cohorts or np.any(labels != np.arange(1, grid.cohorts + 1)):
+            raise ChemohostError(f"results['{name}'] holds cohorts {labels.tolist()[:5]}…, not all "
+                                 f"{grid.cohorts} of the model; save every cohort to read metastasis sizes")
     return grid
 
 
@@ -78,11 +85,10 @@ def _cells(size: float, unit: str) -> float:
 
 def _cohort_arrays(results: xr.Dataset, grid: CohortGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """Times ``(T,)``, counts and log-sizes ``(..., T, K)`` and the leading dims of ``results``."""
-    first = results[grid.count(0)]
-    dims = tuple(d for d in first.dims if d != "time")
-    order = (*dims, "time")
-    counts = np.stack([results[n].transpose(*order).to_numpy() for n in grid.count_names], axis=-1)
-    logs = np.stack([results[n].transpose(*order).to_numpy() for n in grid.log_size_names], axis=-1)
+    dims = tuple(d for d in results[COHORT_COUNTS].dims if d not in ("time", "cohort"))
+    order = (*dims, "time", "cohort")
+    counts = results[COHORT_COUNTS].transpose(*order).to_numpy()
+    logs = results[COHORT_LOG_SIZES].transpose(*order).to_numpy()
     times = results["time"].to_numpy().astype(float)
     if times[-1] > grid.horizon + 1e-9:
         warnings.warn(f"results run to day {times[-1]:g}, past the cohort horizon {grid.horizon:g}: metastases emitted "
@@ -146,7 +152,8 @@ def _number_above_array(results: xr.Dataset, sizes_cells: np.ndarray):
     return out.reshape(*lead, times.size, log_x.size), times, dims
 
 
-def number_above(results: xr.Dataset, size: float = DETECTION_VOLUME, unit: str = "mm3") -> xr.DataArray:
+@keyword_options("size", "unit")
+def number_above(results: xr.Dataset, *, size: float = DETECTION_VOLUME, unit: str = "mm3") -> xr.DataArray:
     """Expected number of metastases larger than ``size`` (in ``unit``: ``mm3`` or ``cell``) at every saved time.
 
     Dims those of the results (``arm``, ``patient``, ``time``). Metastases of one
@@ -160,7 +167,8 @@ def number_above(results: xr.Dataset, size: float = DETECTION_VOLUME, unit: str 
                         name=f"Metastases larger than {size:g} {unit} [-]", attrs={"units": "-"})
 
 
-def size_distribution(results: xr.Dataset, times=None, bins=None, unit: str = "mm3") -> xr.DataArray:
+@keyword_options("times", "bins", "unit")
+def size_distribution(results: xr.Dataset, *, times=None, bins=None, unit: str = "mm3") -> xr.DataArray:
     """Number of metastases per size bin at ``times`` [day] (saved times; all by default).
 
     ``bins`` are the bin edges in ``unit`` (default: one per decade from one cell
@@ -171,8 +179,8 @@ def size_distribution(results: xr.Dataset, times=None, bins=None, unit: str = "m
     if times is not None:
         results = results.sel(time=np.atleast_1d(np.asarray(times, float)), method="nearest")
     if bins is None:
-        grid = cohort_grid(results)
-        largest = max(float(results[n].max()) for n in grid.log_size_names)
+        cohort_grid(results)
+        largest = float(results[COHORT_LOG_SIZES].max())
         top = max(1, math.ceil(largest / math.log(10)))
         bins = 10.0 ** np.arange(0, top + 1) / UNITS[unit]
     edges = np.asarray([_cells(b, unit) for b in np.atleast_1d(bins)])
@@ -185,7 +193,7 @@ def size_distribution(results: xr.Dataset, times=None, bins=None, unit: str = "m
     return xr.DataArray(counts, dims=(*dims, "time", "size"), coords=coords, name="Metastases per size bin [-]")
 
 
-def _first_crossing(values: np.ndarray, times: np.ndarray, level) -> np.ndarray:
+def _first_crossing(times: np.ndarray, values: np.ndarray, level) -> np.ndarray:
     """First time [day] at which ``values[..., time]`` reaches ``level`` (broadcast), interpolated; NaN if never."""
     level = np.broadcast_to(level, values.shape[:-1])[..., None]
     reached = values >= level
@@ -204,15 +212,16 @@ def _first_crossing(values: np.ndarray, times: np.ndarray, level) -> np.ndarray:
     return out
 
 
-def time_to_detection(results: xr.Dataset, size: float = DETECTION_VOLUME, unit: str = "mm3",
+@keyword_options("size", "unit", "count")
+def time_to_detection(results: xr.Dataset, *, size: float = DETECTION_VOLUME, unit: str = "mm3",
                       count: float = 1.0) -> xr.DataArray:
     """Day on which the expected number of metastases larger than ``size`` first reaches ``count``.
 
     Linear between saved times; NaN when it never does. Dims ``arm`` and
     ``patient`` (those of the results without ``time``).
     """
-    above = number_above(results, size, unit)
-    values = _first_crossing(above.to_numpy(), above["time"].to_numpy().astype(float), float(count))
+    above = number_above(results, size=size, unit=unit)
+    values = _first_crossing(above["time"].to_numpy().astype(float), above.to_numpy(), float(count))
     dims = above.dims[:-1]
     return xr.DataArray(values, dims=dims, coords={d: above[d] for d in dims},
                         name="Time to first detectable metastasis [day]", attrs={"units": "day"})
@@ -230,9 +239,9 @@ def new_lesions(results: xr.Dataset, *, start: float, size: float = DETECTION_VO
     time = results["time"].to_numpy().astype(float)
     if not time[0] - 1e-9 <= float(start) <= time[-1]:
         raise ChemohostError(f"start = {start} must lie within the saved times [{time[0]:g}, {time[-1]:g}] [day]")
-    above = number_above(results.sel(time=time[time >= float(start) - 1e-9]), size, unit)
+    above = number_above(results.sel(time=time[time >= float(start) - 1e-9]), size=size, unit=unit)
     excess = above - above.isel(time=0)
-    values = _first_crossing(excess.to_numpy(), excess["time"].to_numpy().astype(float), float(count))
+    values = _first_crossing(excess["time"].to_numpy().astype(float), excess.to_numpy(), float(count))
     dims = above.dims[:-1]
     return xr.DataArray(values, dims=dims, coords={d: above[d] for d in dims}, name="New lesion [day]",
                         attrs={"units": "day", "start [day]": float(start), "detection size": f"{size:g} {unit}"})

@@ -16,7 +16,7 @@ import sympy
 
 from ..parameters._value import TAGS
 
-__all__ = ["Input", "Parameter", "State", "TIME", "Q", "unit_of"]
+__all__ = ["Input", "Parameter", "ResultStack", "State", "TIME", "Q", "unit_of"]
 
 _BRACKET = re.compile(r"\[([^\[\]]*)\]\s*$")
 
@@ -184,6 +184,40 @@ class TimedInput:
     input: str
     time: float
     change: float
+
+
+@dataclass(frozen=True)
+class ResultStack:
+    """Like states saved as one labelled variable along a dimension of their own.
+
+    A mechanism that declares many states of one kind (the metastases of each
+    emission cohort, say) lists them in ``members``; results then hold a single
+    variable ``name`` with dimension ``dim`` (coordinate ``labels``, one per
+    member) instead of one variable per state. ``coords`` adds coordinates along
+    ``dim`` as ``(name, values, attrs)``.
+    """
+
+    name: str
+    dim: str
+    members: tuple[str, ...]
+    labels: tuple
+    coords: tuple[tuple[str, tuple, dict], ...] = ()
+    description: str = ""
+
+    def apply(self, ds):
+        """``ds`` (an :class:`xarray.Dataset`) with the members it holds replaced by the stacked variable,
+        ``dim`` last; unchanged when it holds none."""
+        present = [i for i, m in enumerate(self.members) if m in ds.data_vars]
+        if not present:
+            return ds
+        names = [self.members[i] for i in present]
+        stacked = ds[names].to_dataarray(dim=self.dim).transpose(..., self.dim)
+        stacked = stacked.assign_coords({self.dim: (self.dim, [self.labels[i] for i in present],
+                                                    {"units": "1"})})
+        stacked = stacked.assign_coords({c: (self.dim, [values[i] for i in present], attrs)
+                                         for c, values, attrs in self.coords})
+        stacked.attrs = {"units": unit_of(self.name), "kind": "state", "description": self.description}
+        return ds.drop_vars(names).assign({self.name: stacked})
 
 
 @dataclass

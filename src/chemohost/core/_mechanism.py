@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from .._errors import OptionError, unknown
-from ._declarations import Declaration
+from ._declarations import Declaration, ResultStack
 
 __all__ = ["Mechanism", "register_mechanism", "mechanism_registry", "get_mechanism"]
 
@@ -53,6 +53,10 @@ class Mechanism:
 
     def declare(self) -> Declaration:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def result_stacks(self) -> tuple[ResultStack, ...]:
+        """States this mechanism saves stacked along a dimension of their own (none by default)."""
+        return ()
 
     @classmethod
     def summary(cls) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import sympy
 
 from .._errors import OptionError, did_you_mean, unknown
-from ._declarations import TIME, Declaration, DoseTarget, Input, Parameter, State, TimedInput, unit_of
+from ._declarations import TIME, Declaration, DoseTarget, Input, Parameter, ResultStack, State, TimedInput, unit_of
 from ._mechanism import Mechanism, get_mechanism, mechanism_registry
 
 __all__ = ["Model", "DEFAULT_OPTIONS"]
@@ -342,6 +342,11 @@ class Model:
             for n, e in self.variables.items()
             if not ({str(x) for x in e.free_symbols} & inputs) and n not in self.state_names and not e.is_number
         ]
+
+    @cached_property
+    def result_stacks(self) -> tuple[ResultStack, ...]:
+        """The mechanisms' stacked results (:class:`ResultStack`): like states saved as one labelled variable."""
+        return tuple(stack for mech in self.mechanisms for stack in mech.result_stacks())
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:

@@ -137,7 +137,8 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
             "Dose amount [mg]": (("patient", "dose"), np.where(given, factor * planned_amount, 0.0),
                                  {"units": "mg", "description": "amount given"}),
         },
-        coords={"agent": ("dose", list(ev.agents)), "planned_time": ("dose", planned_start[0] if n else [])},
+        coords={"agent": ("dose", list(ev.agents)),
+                "planned_time": ("dose", planned_start[0] if n else [], {"units": "day"})},
     )
     return out, status, steps, log
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from .._deprecation import keyword_options
 from .._errors import ChemohostError
 from ..core import Model
 from ._events import EventTable
@@ -42,7 +43,7 @@ def _import_jax():
     return jax, jnp, diffrax
 
 
-def segment_solver(model: Model, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
+def segment_solver(model: Model, method: str, rtol: float, atol: float, max_steps: int) -> Callable:
     """The jitted, patient-vmapped integrator of ``model`` over one event-free segment.
 
     The returned function ``solve(t0, t1, ts, y0, p, u)`` takes the segment
@@ -53,18 +54,18 @@ def segment_solver(model: Model, solver: str, rtol: float, atol: float, max_step
     each patient's solve succeeded ``(P,)``. One compilation serves every
     segment and regimen with the same shapes.
     """
-    key = (model.fingerprint, solver, rtol, atol, max_steps)
+    key = (model.fingerprint, method, rtol, atol, max_steps)
     if key not in _SEGMENT_SOLVERS:
-        _SEGMENT_SOLVERS[key] = _build_segment_solver(model, solver, rtol, atol, max_steps)
+        _SEGMENT_SOLVERS[key] = _build_segment_solver(model, method, rtol, atol, max_steps)
     return _SEGMENT_SOLVERS[key]
 
 
-def _build_segment_solver(model: Model, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
+def _build_segment_solver(model: Model, method: str, rtol: float, atol: float, max_steps: int) -> Callable:
     jax, jnp, diffrax = _import_jax()
-    if not isinstance(getattr(diffrax, solver, None), type) or not issubclass(
-        getattr(diffrax, solver), diffrax.AbstractAdaptiveSolver
+    if not isinstance(getattr(diffrax, method, None), type) or not issubclass(
+        getattr(diffrax, method), diffrax.AbstractAdaptiveSolver
     ):
-        raise ChemohostError(f"'{solver}' is not an adaptive diffrax solver (try 'Tsit5', 'Dopri5', 'Dopri8')")
+        raise ChemohostError(f"method '{method}' is not an adaptive diffrax solver (try 'Tsit5', 'Dopri5', 'Dopri8')")
     t, states, params, inputs, rhs, _, _ = code_symbols(model)
     f = sympy.lambdify((t, states, params, inputs), rhs, modules="jax", cse=True)
 
@@ -73,12 +74,12 @@ def _build_segment_solver(model: Model, solver: str, rtol: float, atol: float, m
         return jnp.stack([jnp.asarray(e, dtype=y.dtype) for e in f(t, y, p, u)])
 
     term = diffrax.ODETerm(vector_field)
-    method = getattr(diffrax, solver)()
+    solver = getattr(diffrax, method)()
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
 
     def solve_one(t0, t1, ts, y0, p, u):
         sol = diffrax.diffeqsolve(
-            term, method, t0, t1, None, y0, (p, u),
+            term, solver, t0, t1, None, y0, (p, u),
             saveat=diffrax.SaveAt(ts=jnp.clip(ts, t0, t1), t1=True),
             stepsize_controller=controller, max_steps=max_steps, throw=False,
         )
@@ -87,6 +88,7 @@ def _build_segment_solver(model: Model, solver: str, rtol: float, atol: float, m
     return jax.jit(jax.vmap(solve_one, in_axes=(None, None, None, 0, 0, 0)))
 
 
+@keyword_options(renamed={"solver": "method"})
 def simulate_diffrax(
     model: Model,
     regimen=None,
@@ -96,7 +98,7 @@ def simulate_diffrax(
     covariates: Mapping[str, Any] | None = None,
     n_patients: int | None = None,
     t0: float | None = None,
-    solver: str = "Tsit5",
+    method: str = "Tsit5",
     rtol: float = 1e-6,
     atol: float = 1e-9,
     max_steps: int = 16_384,
@@ -112,9 +114,10 @@ def simulate_diffrax(
 
     Parameters
     ----------
-    solver:
+    method:
         Name of an adaptive diffrax solver: ``"Tsit5"`` (default), ``"Dopri5"``
-        (the numba engine's tableau), ``"Dopri8"``, …
+        (the numba engine's tableau), ``"Dopri8"``, … (the solver option is
+        called ``method`` in every backend; ``solver=`` is deprecated).
     max_steps:
         Most steps per patient and event-free segment.
     chunk_size:
@@ -143,7 +146,7 @@ def simulate_diffrax(
     events = batch.events
     if events.time.size and np.any(events.time != events.time[:1]):
         raise ChemohostError("the diffrax backend needs dosing times shared by all patients")
-    solve = segment_solver(model, solver, float(rtol), float(atol), int(max_steps))
+    solve = segment_solver(model, method, float(rtol), float(atol), int(max_steps))
     n = y0.shape[0]
     size = n if n <= chunk_size else chunk_size
     n_chunks = -(-n // size)

@@ -256,11 +256,7 @@ def simulate(
         raise ChemohostError(unknown("solver method", quote(method, 60), [*METHODS, *METHOD_ALIASES]))
     check_tolerances(rtol, atol)
     observables = [*model.state_names, *model.output_names]
-    if save is not None:
-        for name in save:
-            if name not in observables:
-                raise ChemohostError(unknown("output", quote(name, 80), observables))
-    saved = [name for name in observables if save is None or name in set(save)]
+    saved = _saved(model, observables, save)
     sel = np.array([observables.index(name) for name in saved], dtype=np.int64)
     if n_patients is not None:  # before anything of that size is allocated
         check_result_size("simulate", n_patients, np.size(times), max(1, sel.size))
@@ -317,6 +313,22 @@ def simulate(
     return ds
 
 
+def _saved(model: Model, observables: list[str], save: Sequence[str] | None) -> list[str]:
+    """The observables to keep: all, or those named in ``save`` (a stacked result's name keeps all its members)."""
+    if save is None:
+        return observables
+    stacks = {stack.name: stack.members for stack in model.result_stacks}
+    wanted = set()
+    for name in save:
+        if name in stacks:
+            wanted.update(stacks[name])
+        elif name in observables:
+            wanted.add(name)
+        else:
+            raise ChemohostError(unknown("output", quote(name, 80), [*observables, *stacks]))
+    return [name for name in observables if name in wanted]
+
+
 def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol,
                max_step, max_steps, threads=None):
     """One call of the compiled batch solver on patients ``y0`` (rows of ``params``) from ``t0``.
@@ -360,14 +372,16 @@ def _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method
         name: (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state" if name in states else "output"})
         for j, name in enumerate(saved)
     }
-    data_vars["parameter_value"] = (("patient", "parameter"), matrix, {"description": "per-patient parameter values"})
-    data_vars["solver_status"] = (("patient",), status, {"description": "0 ok, 1 too many steps, 2 step underflow"})
-    data_vars["solver_steps"] = (("patient",), steps, {"description": "accepted + rejected steps"})
+    data_vars["parameter_value"] = (("patient", "parameter"), matrix,
+                                    {"units": "see parameter_unit", "description": "per-patient parameter values"})
+    data_vars["solver_status"] = (("patient",), status,
+                                  {"units": "1", "description": "0 ok, 1 too many steps, 2 step underflow"})
+    data_vars["solver_steps"] = (("patient",), steps, {"units": "1", "description": "accepted + rejected steps"})
     citations = list(dict.fromkeys([*model.citations, *METHOD_CITATIONS[method]]))
     ds = xr.Dataset(
         data_vars,
         coords={
-            "patient": np.arange(out.shape[0]),
+            "patient": ("patient", np.arange(out.shape[0]), {"units": "1"}),
             "time": ("time", times, {"units": "day"}),
             "parameter": model.parameter_names,
             "parameter_unit": ("parameter", [p.unit for p in model.parameters]),
@@ -386,4 +400,6 @@ def _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method
         },
     )
     ds.attrs.update(attrs or {})
+    for stack in model.result_stacks:
+        ds = stack.apply(ds)
     return ds

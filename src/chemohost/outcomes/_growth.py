@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._inputs import OutcomeError, labelled_curves
+from .._deprecation import keyword_options
+from ._inputs import OutcomeError, labelled_curves, times_first
 
 __all__ = ["t_over_c", "time_to_endpoint", "tumour_growth_delay", "tumour_growth_inhibition"]
 
@@ -43,7 +44,8 @@ def _median_at(data, name: str, when: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def tumour_growth_inhibition(treated, control, start: float, end: float) -> float:
+@keyword_options("start", "end")
+def tumour_growth_inhibition(treated, control, *, start: float, end: float) -> float:
     """Tumour growth inhibition TGI = 1 − ΔV_T / ΔV_C on median volumes.
 
     ΔV is the change of the median volume [mm3] from ``start`` to ``end``
@@ -69,7 +71,8 @@ def tumour_growth_inhibition(treated, control, start: float, end: float) -> floa
     return float(1.0 - (mt["end"] - mt["start"]) / growth)
 
 
-def t_over_c(treated, control, time: float, *, start: float | None = None) -> float:
+@keyword_options("time")
+def t_over_c(treated, control, *, time: float, start: float | None = None) -> float:
     """Treated-to-control ratio of median volumes at ``time`` [day].
 
     Without ``start``: T/C = m_T(time) / m_C(time). With ``start`` [day]: the
@@ -79,7 +82,7 @@ def t_over_c(treated, control, time: float, *, start: float | None = None) -> fl
     --------
     >>> import numpy as np
     >>> t = np.array([0.0, 10.0, 20.0])
-    >>> t_over_c((t, [100, 150, 200]), (t, [100, 300, 500]), 20)
+    >>> t_over_c((t, [100, 150, 200]), (t, [100, 300, 500]), time=20)
     0.4
     """
     when = {"time": time} if start is None else {"start": start, "time": time}
@@ -96,19 +99,24 @@ def t_over_c(treated, control, time: float, *, start: float | None = None) -> fl
     return (mt["time"] - mt["start"]) / growth
 
 
-def time_to_endpoint(volumes, times=None, threshold: float | None = None, *, interpolate: bool = True) -> pd.DataFrame:
+@keyword_options("threshold", renamed={"volumes": "values"}, old_order=("values", "times"))
+def time_to_endpoint(times=None, values=None, *, threshold: float | None = None,
+                     interpolate: bool = True) -> pd.DataFrame:
     """Time at which each animal's volume first reaches ``threshold`` [mm3], as an event/censoring pair.
+
+    Called as ``time_to_endpoint(times, values, threshold=V)`` with arrays, or
+    ``time_to_endpoint(curves, threshold=V)`` with a labelled container.
 
     Parameters
     ----------
-    volumes:
-        Volumes [mm3]: one curve ``(times,)`` or ``(animals, times)`` with
-        ``times`` given, or a labelled container (DataArray with a ``time``
-        dimension, DataFrame indexed by time, Series) with ``times=None``.
-        NaN (a failed solve) ends an animal's follow-up.
     times:
         Times [day], strictly increasing; the endpoint times are on this axis
-        (subtract the treatment start to count from it).
+        (subtract the treatment start to count from it). Or, without
+        ``values``, a labelled container of curves (DataArray with a ``time``
+        dimension, DataFrame indexed by time, Series).
+    values:
+        Volumes [mm3]: one curve ``(times,)`` or ``(animals, times)``.
+        NaN (a failed solve) ends an animal's follow-up.
     threshold:
         Endpoint volume V* [mm3], positive (e.g. 1,500–2,000 mm³ for mice).
     interpolate:
@@ -127,11 +135,12 @@ def time_to_endpoint(volumes, times=None, threshold: float | None = None, *, int
 
     Examples
     --------
-    >>> time_to_endpoint([[100, 300, 900], [100, 120, 140]], [0, 7, 14], 600)
+    >>> time_to_endpoint([0, 7, 14], [[100, 300, 900], [100, 120, 140]], threshold=600)
        time [day]  duration [day]  event
     0        10.5            10.5   True
     1         NaN            14.0  False
     """
+    times, values = times_first(times, values, "time_to_endpoint()")
     if threshold is None:
         raise OutcomeError("threshold: give the endpoint volume V* [mm3]")
     try:
@@ -140,10 +149,15 @@ def time_to_endpoint(volumes, times=None, threshold: float | None = None, *, int
         raise OutcomeError(f"threshold must be a volume [mm3], got {threshold!r}") from None
     if not threshold > 0 or not np.isfinite(threshold):
         raise OutcomeError(f"threshold = {threshold:g} must be a positive, finite volume [mm3]")
-    labelled = isinstance(volumes, (pd.DataFrame, pd.Series)) or hasattr(volumes, "dims")
-    if labelled and times is not None:
-        raise OutcomeError("times: leave it out when volumes carries its own times (DataArray, DataFrame or Series)")
-    t, v, index = labelled_curves(volumes, "volumes", None if labelled else times)
+    if times is None:  # curves given by keyword (the old ``volumes=``)
+        times, values = values, None
+    if values is None:
+        t, v, index = labelled_curves(times, "curves")
+    elif isinstance(values, (pd.DataFrame, pd.Series)) or hasattr(values, "dims"):
+        raise OutcomeError("values: a labelled container carries its own times; call time_to_endpoint(curves, "
+                           "threshold=...)")
+    else:
+        t, v, index = labelled_curves(values, "values", times)
     reached = v >= threshold
     event = reached.any(axis=1)
     j = np.argmax(reached, axis=1)
@@ -165,7 +179,8 @@ def time_to_endpoint(volumes, times=None, threshold: float | None = None, *, int
     return table
 
 
-def tumour_growth_delay(treated, control, threshold: float, *, interpolate: bool = True) -> float:
+@keyword_options("threshold")
+def tumour_growth_delay(treated, control, *, threshold: float, interpolate: bool = True) -> float:
     """Tumour growth delay TGD = t_T(V*) − t_C(V*) [day], on median times to reach ``threshold`` [mm3].
 
     Each animal's time to V* comes from :func:`time_to_endpoint`; an animal
@@ -181,13 +196,14 @@ def tumour_growth_delay(treated, control, threshold: float, *, interpolate: bool
     --------
     >>> import numpy as np
     >>> t = np.arange(0.0, 41.0)
-    >>> tumour_growth_delay((t, 100 * np.exp(0.05 * t)), (t, 100 * np.exp(0.1 * t)), 400)  # doctest: +ELLIPSIS
+    >>> tumour_growth_delay((t, 100 * np.exp(0.05 * t)), (t, 100 * np.exp(0.1 * t)),
+    ...                     threshold=400)  # doctest: +ELLIPSIS
     13.8...
     """
     medians = []
     for data, name in ((treated, "treated"), (control, "control")):
         t, v, _ = labelled_curves(data, name)
-        ends = time_to_endpoint((t, v), threshold=threshold, interpolate=interpolate)
+        ends = time_to_endpoint(t, v, threshold=threshold, interpolate=interpolate)
         ends = ends["time [day]"].fillna(np.inf).to_numpy()
         all_nan = ~np.isfinite(v).any(axis=1)
         if all_nan.all():

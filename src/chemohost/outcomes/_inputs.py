@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._deprecation import warn
 from .._errors import ChemohostError, unknown
 from ..mechanisms._shared import TUMOUR_VOLUME
 
-__all__ = ["OutcomeError", "as_curves", "as_times", "cohort_curves", "labelled_curves"]
+__all__ = ["OutcomeError", "as_curves", "as_times", "cohort_curves", "labelled_curves", "times_first"]
 
 
 class OutcomeError(ChemohostError):
@@ -46,6 +47,28 @@ def as_times(times, name: str = "times") -> np.ndarray:
             f"{name}[{i}] = {_fmt(t[i])}); sort the measurements and keep one per time"
         )
     return t
+
+
+def _is_time_axis(x) -> bool:
+    """Whether ``x`` is a plain 1-D, finite, strictly increasing sequence of numbers."""
+    if isinstance(x, (xr.DataArray, pd.Series, pd.DataFrame)):
+        return False
+    try:
+        t = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return t.ndim == 1 and t.size > 1 and bool(np.all(np.isfinite(t))) and bool(np.all(np.diff(t) > 0))
+
+
+def times_first(times, values, where: str):
+    """``(times, values)`` as given, or swapped with a :class:`DeprecationWarning` when they came in the old
+    ``(values, times)`` order, which is unmistakable when the second is a time axis and the first is not (two
+    increasing sequences are read in the current order). For functions wrapped by
+    :func:`chemohost._deprecation.keyword_options`."""
+    if values is not None and _is_time_axis(values) and not _is_time_axis(times):
+        warn(where, "the argument order (values, times)", "pass (times, values)", stacklevel=5)
+        return values, times
+    return times, values
 
 
 def as_curves(values, times: np.ndarray, name: str = "volumes", *, unit: str = "mm3",

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._deprecation import keyword_options
 from ..mechanisms._shared import TUMOUR_VOLUME
 from ._inputs import OutcomeError, as_curves, as_times, cohort_curves
 
@@ -99,7 +100,8 @@ def scores(times: np.ndarray, volumes: np.ndarray, min_time: float = MIN_TIME):
     return tuple(out)
 
 
-def mrecist(times, volumes, *, min_time: float = MIN_TIME) -> MRecistResult:
+@keyword_options(renamed={"volumes": "values"})
+def mrecist(times, values, *, min_time: float = MIN_TIME) -> MRecistResult:
     """mRECIST class of one tumour-volume curve (Gao et al. 2015; rule of bhklab/Xeva ``mRECIST``).
 
     Parameters
@@ -108,7 +110,7 @@ def mrecist(times, volumes, *, min_time: float = MIN_TIME) -> MRecistResult:
         Measurement times [day from treatment start], strictly increasing.
         Only measurements at ``t ≥ min_time`` count for BR and BAR; V_0 is the
         first measurement whatever its time.
-    volumes:
+    values:
         Tumour volumes [mm3], one per time, ≥ 0.
     min_time:
         First day counted for BR and BAR [day] (10 in Gao 2015).
@@ -129,7 +131,7 @@ def mrecist(times, volumes, *, min_time: float = MIN_TIME) -> MRecistResult:
     (52.552, 35.177, 'PD')
     """
     t = as_times(times, "times")
-    v = as_curves(volumes, t, "volumes", ndim=(1,))[None, :]
+    v = as_curves(values, t, "values", ndim=(1,))[None, :]
     br, i_br, bar, i_bar = scores(t, v, min_time)
     return MRecistResult(
         best_response=float(br[0]),

@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._deprecation import keyword_options
 from .._errors import unknown
 from ..mechanisms._shared import TUMOUR_VOLUME
-from ._inputs import OutcomeError, as_curves, as_times, cohort_curves
+from ._inputs import OutcomeError, as_curves, as_times, cohort_curves, times_first
 from ._mrecist import treatment_window
 
 __all__ = ["RECIST_CLASSES", "RecistResult", "recist", "recist_table"]
@@ -99,7 +100,7 @@ def assess(values: np.ndarray, kind: str, complete_below: float = 0.0) -> np.nda
     return codes
 
 
-def best_overall(codes: np.ndarray, times: np.ndarray, sd_min_duration: float = 0.0):
+def best_overall(times: np.ndarray, codes: np.ndarray, sd_min_duration: float = 0.0):
     """Best overall response code (0 none), time to first PD [day from baseline] (NaN if none) and PD flag."""
     is_pd = codes == 4
     progressed = is_pd.any(axis=1)
@@ -119,18 +120,19 @@ def _duration(sd_min_duration) -> float:
     return value
 
 
-def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float = 0.0,
+@keyword_options("kind", renamed={"sld_or_volume": "values"}, old_order=("values", "times"))
+def recist(times, values, *, kind: str = "volume", complete_below: float = 0.0,
            sd_min_duration: float = 0.0) -> RecistResult:
     """RECIST 1.1 response of one patient's target lesions.
 
     Parameters
     ----------
-    sld_or_volume:
+    times:
+        Assessment times [day], strictly increasing.
+    values:
         Sum of longest diameters [mm] (``kind="diameter"``) or tumour volume
         [mm3] (``kind="volume"``) at each assessment; the first is the
         baseline and must be positive.
-    times:
-        Assessment times [day], strictly increasing.
     kind:
         ``"volume"`` (sphere equivalents 0.343 and 1.728, no absolute
         increase) or ``"diameter"`` (0.7, 1.2 and +5 mm).
@@ -147,17 +149,18 @@ def recist(sld_or_volume, times, kind: str = "volume", *, complete_below: float 
 
     Examples
     --------
-    >>> r = recist([1000, 500, 300, 450, 600], [0, 28, 56, 84, 112])
+    >>> r = recist([0, 28, 56, 84, 112], [1000, 500, 300, 450, 600])
     >>> r.responses, r.best_overall_response, r.time_to_progression
     ((None, 'SD', 'PR', 'SD', 'PD'), 'PR', 112.0)
     """
+    times, values = times_first(times, values, "recist()")
     _, _, _, unit = _kind(kind)
     t = as_times(times, "times")
-    x = as_curves(sld_or_volume, t, "sld_or_volume", unit=unit, ndim=(1,))[None, :]
+    x = as_curves(values, t, "values", unit=unit, ndim=(1,))[None, :]
     if not x[0, 0] > 0:
-        raise OutcomeError(f"sld_or_volume[0] = {x[0, 0]:g}: the baseline {kind} must be positive (measurable disease)")
+        raise OutcomeError(f"values[0] = {x[0, 0]:g}: the baseline {kind} must be positive (measurable disease)")
     codes = assess(x, kind, complete_below)
-    best, ttp, progressed = best_overall(codes, t, _duration(sd_min_duration))
+    best, ttp, progressed = best_overall(t, codes, _duration(sd_min_duration))
     return RecistResult(
         responses=tuple(_CODES[codes[0]]),
         best_overall_response=_CODES[best[0]],
@@ -228,7 +231,7 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
         seen = _new_lesion_days(new_lesions, volume, float(start)).reshape(-1, 1)
         codes[(t[None, :] >= seen) & (np.arange(t.size) > 0)] = 4
     codes[~finite] = 0
-    best, ttp, progressed = best_overall(codes, t, _duration(sd_min_duration))
+    best, ttp, progressed = best_overall(t, codes, _duration(sd_min_duration))
     last = np.where(finite.any(axis=1), t[t.size - 1 - np.argmax(finite[:, ::-1], axis=1)] - t[0], np.nan)
     index = pd.MultiIndex.from_product([volume[d].to_numpy() for d in volume.dims[:-1]], names=list(volume.dims[:-1]))
     table = index.to_frame(index=False)

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._deprecation import keyword_options
 from .._errors import unknown
 from ._inputs import OutcomeError
 
@@ -104,7 +105,8 @@ def _select(data: pd.DataFrame, group: str, label: object) -> pd.DataFrame:
     return rows
 
 
-def kaplan_meier(table, group: str | None = "arm", *, alpha: float = 0.05) -> pd.DataFrame:
+@keyword_options("group")
+def kaplan_meier(table, *, group: str | None = "arm", alpha: float = 0.05) -> pd.DataFrame:
     """Kaplan–Meier survival curve per group, with confidence band and median survival.
 
     Parameters
@@ -154,9 +156,10 @@ def kaplan_meier(table, group: str | None = "arm", *, alpha: float = 0.05) -> pd
     return curves
 
 
-def median_survival(table, group: str | None = "arm") -> pd.Series:
+@keyword_options("group")
+def median_survival(table, *, group: str | None = "arm") -> pd.Series:
     """Kaplan–Meier median survival time [day] per group (inf when not reached), as a Series."""
-    medians = kaplan_meier(table, group).attrs["median survival [day]"]
+    medians = kaplan_meier(table, group=group).attrs["median survival [day]"]
     return pd.Series(medians, name="median survival [day]").rename_axis(group or "group")
 
 
@@ -167,7 +170,8 @@ class LogrankResult(NamedTuple):
     p: float
 
 
-def logrank(table, a: object, b: object, group: str = "arm") -> LogrankResult:
+@keyword_options("group")
+def logrank(table, a: object, b: object, *, group: str = "arm") -> LogrankResult:
     """Log-rank test that groups ``a`` and ``b`` of ``table`` share one survival function.
 
     Parameters
@@ -193,7 +197,8 @@ def logrank(table, a: object, b: object, group: str = "arm") -> LogrankResult:
     return LogrankResult(float(result.test_statistic), float(result.p_value))
 
 
-def cox_hazard_ratios(table, reference_arm: object, group: str = "arm", *, alpha: float = 0.05) -> pd.DataFrame:
+@keyword_options("group")
+def cox_hazard_ratios(table, reference_arm: object, *, group: str = "arm", alpha: float = 0.05) -> pd.DataFrame:
     """Hazard ratio of each group against ``reference_arm`` from a Cox proportional-hazards fit.
 
     The model is h(t | group) = h_0(t)·exp(Σ_k β_k·[group = k]) with one

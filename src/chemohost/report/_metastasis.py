@@ -27,7 +27,7 @@ BURDEN_FLOOR = 1e-6
 
 
 def _detectable(results: xr.Dataset) -> xr.DataArray:
-    return number_above(results, DETECTION_VOLUME, "mm3")
+    return number_above(results, size=DETECTION_VOLUME, unit="mm3")
 
 
 def metastasis_figure(results: xr.Dataset, plan: StudyPlan, detectable: xr.DataArray) -> str:

@@ -235,7 +235,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
                           rules=plan.rules[arm])
         except ChemohostError as exc:
             raise StudyError(f"arm {clip(arm)!r}: {exc}") from None
-        results.append(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds)
+        results.append(ds.drop_attrs(deep=False) if hasattr(ds, "drop_attrs") else ds)  # keep units
     attrs = dict(ds.attrs)
     results = _pad_doses(results)
     combined = xr.concat([r.drop_vars("parameter_value") for r in results],
@@ -246,7 +246,8 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
         parameter_symbol=("parameter", table.loc[plan.model.parameter_names, "symbol"].to_numpy(str)),
         parameter_tag=("parameter", table.loc[plan.model.parameter_names, "tag"].to_numpy(str)),
         parameter_source=("parameter", table.loc[plan.model.parameter_names, "source"].to_numpy(str)),
-        parameter_omega=("parameter", table.loc[plan.model.parameter_names, "omega"].to_numpy(float)),
+        parameter_omega=("parameter", table.loc[plan.model.parameter_names, "omega"].to_numpy(float),
+                         {"units": "1", "description": "inter-individual SD of the log-value"}),
     )
     attrs.pop("regimen", None)
     solver_citations = json.loads(attrs.get("citations", "[]"))

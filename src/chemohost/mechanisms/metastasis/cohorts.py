@@ -12,18 +12,24 @@ import sympy
 
 from ..._errors import OptionError, unknown
 from ...limits import MAX_METASTASIS_COHORTS as MAX_COHORTS
-from ...core import Declaration, Input, Mechanism, Q, State, TimedInput, get_mechanism, register_mechanism
+from ...core import (Declaration, Input, Mechanism, Q, ResultStack, State, TimedInput, get_mechanism,
+                     register_mechanism)
 from .._defaults import declared
 from .._shared import (CELLS_PER_MM3, DISSEMINATION_RATE, IL1_SIGNALLING, KILL_HAZARD, METASTASES, METASTATIC_BURDEN,
                        MMP9_ACTIVITY, MYELOID, PERMEABILITY, PROTECTION, REPOPULATION, SEEDING_RATE,
                        VIABLE_VOLUME, effector)
 
-__all__ = ["CohortGrid", "EmissionCohorts", "COUPLINGS", "DEFAULT_COHORTS", "DEFAULT_HORIZON"]
+__all__ = ["CohortGrid", "EmissionCohorts", "COHORT_COUNTS", "COHORT_LOG_SIZES", "COUPLINGS", "DEFAULT_COHORTS",
+           "DEFAULT_HORIZON"]
 
 METASTASIS_SETS = ("Benzekry2016", "MetastasisHost")
 COUPLINGS = ("dissemination", "colonisation", "growth")
 DEFAULT_COHORTS = 24
 DEFAULT_HORIZON = 48.0
+COHORT_COUNTS = "Metastases per cohort [-]"
+"""Results variable of the cohorts' metastasis counts n_k, dims (…, time, cohort)."""
+COHORT_LOG_SIZES = "Metastasis log-size per cohort [ln(cell)]"
+"""Results variable of the cohorts' log-sizes y_k = ln v_k (v_k in cells), dims (…, time, cohort)."""
 INITIAL_SIZE = 1.0
 """Cells a metastasis is founded by (Iwata 2000; Benzekry 2016: metastases grow from one cell)."""
 HOST = {"effectors": "indirect_response", "host_cells": "bmdc"}
@@ -76,6 +82,21 @@ class CohortGrid:
     @property
     def log_size_names(self) -> list[str]:
         return [self.log_size(k) for k in range(self.cohorts)]
+
+    def stacks(self) -> tuple[ResultStack, ResultStack]:
+        """How results hold the cohort states: :data:`COHORT_COUNTS` and :data:`COHORT_LOG_SIZES` along a
+        ``cohort`` dimension (labels 1 … K) with each cohort's birth day and emission window as coordinates."""
+        day = {"units": "day"}
+        coords = (("cohort_birth", tuple(self.births), {**day, "description": "day the cohort starts growing"}),
+                  ("cohort_emission_start", tuple(self.edges[:-1]),
+                   {**day, "description": "start of the cohort's emission window"}),
+                  ("cohort_emission_end", (*self.edges[1:-1], math.inf),
+                   {**day, "description": "end of the cohort's emission window (the last stays open)"}))
+        labels = tuple(range(1, self.cohorts + 1))
+        return (ResultStack(COHORT_COUNTS, "cohort", tuple(self.count_names), labels, coords,
+                            "metastases emitted in each cohort's window"),
+                ResultStack(COHORT_LOG_SIZES, "cohort", tuple(self.log_size_names), labels, coords,
+                            "log of the cells per metastasis of each cohort"))
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> CohortGrid | None:
@@ -192,6 +213,9 @@ class EmissionCohorts(Mechanism):
     @property
     def grid(self) -> CohortGrid:
         return CohortGrid(self.settings["cohorts"], self.settings["horizon"])
+
+    def result_stacks(self) -> tuple[ResultStack, ...]:
+        return self.grid.stacks()
 
     def _rate(self, log_size: sympy.Symbol) -> tuple[sympy.Expr, list]:
         """Per-capita growth rate [1/day] of a metastasis of ``exp(log_size)`` cells and the law's parameters.

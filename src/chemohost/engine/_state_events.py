@@ -133,6 +133,17 @@ def _fire(ev: EventFunctions, t: float, y: np.ndarray, p: np.ndarray, previous: 
     raise RuntimeError(f"more than {MAX_CASCADE} events fired at t = {t}")
 
 
+def _crossing(trig, dense, previous: np.ndarray, lo: float, hi: float) -> float:
+    """Earliest time in (lo, hi] where a trigger false at ``lo`` is true, by bisection on the dense output."""
+    while hi - lo > 1e-13 * max(1.0, abs(hi)):
+        mid = 0.5 * (lo + hi)
+        if np.any(trig(mid, dense(mid)) & ~previous):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def _patient(model, functions, ev, batch, i, y0, sel, rtol, atol, max_step, max_steps, row) -> tuple[int, int]:
     from scipy.integrate import LSODA
 
@@ -181,29 +192,24 @@ def _patient(model, functions, ev, batch, i, y0, sel, rtol, atol, max_step, max_
             if solver.status == "failed" or total > max_steps or not np.all(np.isfinite(solver.y)):
                 return (1 if total > max_steps else 2), total
             now = trig(solver.t, solver.y)
-            if np.any(now & ~previous):
-                dense = solver.dense_output()
-                lo, hi = t_old, solver.t
-                while hi - lo > 1e-13 * max(1.0, abs(hi)):
-                    mid = 0.5 * (lo + hi)
-                    if np.any(trig(mid, dense(mid)) & ~previous):
-                        hi = mid
-                    else:
-                        lo = mid
-                while iout < times.size and times[iout] < hi:
-                    _observe(ev, times[iout], dense(times[iout]), p, sel, row[iout])
-                    iout += 1
-                y = np.array(dense(hi), float)
-                previous = _fire(ev, hi, y, p, previous)
-                t, fired = hi, True
+            dense = solver.dense_output() if np.any(now & ~previous) or (
+                iout < times.size and times[iout] <= solver.t) else None
+            crossing = _crossing(trig, dense, previous, t_old, solver.t) if np.any(now & ~previous) else None
+            # outputs inside the step (at the crossing itself: after the event, recorded on restart)
+            before = (lambda tk: tk <= solver.t) if crossing is None else (lambda tk: tk < crossing)
+            while iout < times.size and times[iout] < t_stop and before(times[iout]):
+                value = solver.y if times[iout] == solver.t else dense(times[iout])
+                if np.any(trig(times[iout], value) & ~previous):  # a trigger true at this output time only
+                    crossing = times[iout]
+                    break
+                _observe(ev, times[iout], value, p, sel, row[iout])
+                iout += 1
+            if crossing is not None:
+                y = np.array(solver.y if crossing == solver.t else dense(crossing), float)
+                previous = _fire(ev, crossing, y, p, previous)
+                t, fired = crossing, True
                 break
             previous = now
-            if iout < times.size and times[iout] <= solver.t:
-                dense = solver.dense_output()
-                while iout < times.size and times[iout] <= solver.t and times[iout] < t_stop:
-                    value = solver.y if times[iout] == solver.t else dense(times[iout])
-                    _observe(ev, times[iout], value, p, sel, row[iout])
-                    iout += 1
         if not fired:
             y = np.array(solver.y, float)
             t = t_stop

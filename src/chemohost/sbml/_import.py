@@ -36,7 +36,7 @@ from .._errors import unknown
 from ..core import TIME, Model, Parameter, State
 from ..core._declarations import StateEvent
 from ._errors import SbmlError
-from ._mathml import TIME_NAME, to_sympy
+from ._mathml import TIME_NAME, as_condition, as_number, to_sympy
 
 __all__ = ["load", "SbmlModel", "MAX_BYTES", "read_document"]
 
@@ -150,7 +150,7 @@ class _Importer:
         self.label = label
         self.level = model.getLevel()
         self.q: dict[str, _Quantity] = {}
-        self.functions: dict[str, tuple[tuple[sympy.Symbol, ...], sympy.Basic]] = {}
+        self.functions: dict[str, object] = {}
         self.assignment: dict[str, sympy.Basic] = {}
         self.rate: dict[str, sympy.Basic] = {}
         self.initial: dict[str, sympy.Basic] = {}
@@ -168,7 +168,9 @@ class _Importer:
         """The placeholder of an SBML identifier while parsing."""
         return sympy.Symbol("sbml:" + name, real=True)
 
-    def math(self, node, where: str, local: dict[str, sympy.Basic] | None = None) -> sympy.Basic:
+    def math(self, node, where: str, local: dict[str, sympy.Basic] | None = None,
+             condition: bool = False) -> sympy.Basic:
+        """``node`` as a number (or as a condition, for a trigger), identifiers as placeholders."""
         local = local or {}
 
         def names(name: str) -> sympy.Basic:
@@ -179,6 +181,7 @@ class _Importer:
             raise SbmlError(f"{where}: unknown identifier '{name}'")
 
         expr = to_sympy(node, where, self.functions, names)
+        expr = as_condition(expr) if condition else as_number(expr)
         return expr.xreplace({sympy.Symbol(TIME_NAME, real=True): TIME})
 
     def unit(self, element, kind: str) -> str:
@@ -211,13 +214,11 @@ class _Importer:
             if not lam.isLambda():
                 self.refuse(f"function definition '{fd.getId()}' without a lambda")
             n_args = lam.getNumBvars()
-            args = tuple(sympy.Symbol(f"arg:{fd.getId()}:{lam.getChild(j).getName()}", real=True)
-                         for j in range(n_args))
-            local = {lam.getChild(j).getName(): a for j, a in enumerate(args)}
-            body = to_sympy(lam.getChild(n_args), f"function definition '{fd.getId()}'", self.functions,
-                            lambda name, local=local, fid=fd.getId(): local[name] if name in local else
-                            _unbound(fid, name))
-            self.functions[fd.getId()] = (args, body)
+            bound = {lam.getChild(j).getName() for j in range(n_args)}
+            to_sympy(lam.getChild(n_args), f"function definition '{fd.getId()}'", self.functions,  # checks the body
+                     lambda name, fid=fd.getId(), bound=bound: sympy.Symbol(name) if name in bound else
+                     _unbound(fid, name))
+            self.functions[fd.getId()] = lam
         for c in m.getListOfCompartments():
             self.q[c.getId()] = _Quantity(c.getId(), "compartment", c, c.getConstant())
         for s in m.getListOfSpecies():
@@ -327,6 +328,8 @@ class _Importer:
         value = element.getSize() if qty.kind == "compartment" else element.getValue()
         if qty.kind == "compartment" and not element.isSetSize():
             value = 1.0
+        if math.isnan(value) and (qty.kind == "compartment" or element.isSetValue()):
+            return None  # a value of NaN written in the file: a constant, not a parameter to supply
         name = self.name(sid)
         if name not in self.params:
             self.params[name] = _parameter(name, value, f"{qty.kind} '{sid}'", self.label)
@@ -472,11 +475,9 @@ class _Importer:
     def event(self, e) -> StateEvent:
         eid = e.getId() or "(unnamed)"
         trigger = e.getTrigger()
-        condition = self.resolve(self.math(trigger.getMath(), f"trigger of event '{eid}'"), self.value)
-        from ._mathml import _condition
-
-        condition = _condition(condition)
-        assignments = []
+        condition = self.resolve(self.math(trigger.getMath(), f"trigger of event '{eid}'", condition=True),
+                                 self.value)
+        assignments, assigned = [], {}
         for ea in e.getListOfEventAssignments():
             sid = ea.getVariable()
             if not ea.isSetMath():
@@ -487,6 +488,18 @@ class _Importer:
             if self.integrates_amount(sid):
                 new = new * self.size(sid, self.value)
             assignments.append((self.state_name(sid), new))
+            assigned[sid] = new
+        # a species integrated as a concentration (rate rule) keeps its amount when its compartment is resized;
+        # a concentration the same event assigns is one in the compartment before it is resized
+        for sid in list(assigned):
+            if self.q[sid].kind != "compartment":
+                continue
+            for other, qty in self.q.items():
+                if (qty.kind == "species" and other in self.rate and qty.element.getCompartment() == sid
+                        and self.is_concentration(other)):
+                    rescaled = assigned.get(other, self.value(other)) * self.value(sid) / assigned[sid]
+                    name = self.state_name(other)
+                    assignments = [(n, x) for n, x in assignments if n != name] + [(name, rescaled)]
         initial_value = trigger.getInitialValue() if self.level > 2 else True
         persistent = trigger.getPersistent() if self.level > 2 else True
         return StateEvent(eid, condition, tuple(assignments), bool(initial_value), bool(persistent),

@@ -20,15 +20,15 @@ import sympy
 
 from ._errors import SbmlError
 
-__all__ = ["to_sympy", "AVOGADRO", "TIME_NAME"]
+__all__ = ["to_sympy", "as_condition", "as_number", "AVOGADRO", "TIME_NAME"]
 
-AVOGADRO = 6.02214076e23
-"""The ``avogadro`` csymbol (SBML L3: the 2019 SI exact value)."""
+AVOGADRO = 6.02214179e23
+"""The ``avogadro`` csymbol: the value the SBML Level 3 specifications fix (CODATA 2006)."""
 TIME_NAME = "__sbml_time__"
 """Name of the symbol the ``time`` csymbol is parsed to (the importer replaces it by the model's time)."""
 
 
-def _number(x: sympy.Basic) -> sympy.Expr:
+def as_number(x: sympy.Basic) -> sympy.Expr:
     """``x`` as a number: a boolean is 1 where true and 0 where false."""
     if x is sympy.true:
         return sympy.Integer(1)
@@ -39,12 +39,12 @@ def _number(x: sympy.Basic) -> sympy.Expr:
     return x
 
 
-def _condition(x: sympy.Basic) -> sympy.Basic:
+def as_condition(x: sympy.Basic) -> sympy.Basic:
     """``x`` as a condition: a number is true where it is not 0."""
     if isinstance(x, (sympy.logic.boolalg.Boolean,)) and not isinstance(x, sympy.Symbol):
         return x
     if x.is_number:
-        return sympy.true if x != 0 else sympy.false
+        return sympy.false if x.is_zero else sympy.true
     return sympy.Ne(x, 0)
 
 
@@ -178,7 +178,7 @@ def _table() -> dict[int, tuple[str, tuple]]:
     return _TABLE
 
 
-def to_sympy(node, where: str, functions: Mapping[str, tuple[tuple[sympy.Symbol, ...], sympy.Basic]] | None = None,
+def to_sympy(node, where: str, functions: Mapping[str, object] | None = None,
              names: Callable[[str], sympy.Basic] | None = None) -> sympy.Basic:
     """SymPy expression of the libsbml ``ASTNode`` ``node``.
 
@@ -187,7 +187,8 @@ def to_sympy(node, where: str, functions: Mapping[str, tuple[tuple[sympy.Symbol,
     where:
         The element the math belongs to (``"reaction 'R1' kinetic law"``), named in errors.
     functions:
-        Function definitions: id → (argument symbols, body), inlined at each call.
+        Function definitions: id → their ``lambda`` AST node; a call is inlined by
+        walking the body with each argument name bound to the call's argument.
     names:
         Maps an identifier to its expression (default: a real symbol of that name).
     """
@@ -199,7 +200,7 @@ def to_sympy(node, where: str, functions: Mapping[str, tuple[tuple[sympy.Symbol,
     names = names or (lambda name: sympy.Symbol(name, real=True))
     table = _table()
 
-    def walk(n) -> sympy.Basic:
+    def walk(n, env: dict[str, sympy.Basic], depth: int = 0) -> sympy.Basic:
         t = n.getType()
         k = n.getNumChildren()
         if t == L.AST_INTEGER:
@@ -209,7 +210,7 @@ def to_sympy(node, where: str, functions: Mapping[str, tuple[tuple[sympy.Symbol,
         if t == L.AST_RATIONAL:
             return sympy.Rational(n.getNumerator(), n.getDenominator())
         if t == L.AST_NAME:
-            return names(n.getName())
+            return env[n.getName()] if n.getName() in env else names(n.getName())
         if t == L.AST_NAME_TIME:
             return sympy.Symbol(TIME_NAME, real=True)
         if t == L.AST_NAME_AVOGADRO:
@@ -223,33 +224,36 @@ def to_sympy(node, where: str, functions: Mapping[str, tuple[tuple[sympy.Symbol,
         if t == L.AST_CONSTANT_FALSE:
             return sympy.false
         if t == L.AST_FUNCTION_PIECEWISE:
-            args = [walk(n.getChild(i)) for i in range(k)]
-            pieces = [(_number(args[i]), _condition(args[i + 1])) for i in range(0, k - 1, 2)]
-            otherwise = _number(args[-1]) if k % 2 else sympy.nan
+            args = [walk(n.getChild(i), env, depth) for i in range(k)]
+            pieces = [(as_number(args[i]), as_condition(args[i + 1])) for i in range(0, k - 1, 2)]
+            otherwise = as_number(args[-1]) if k % 2 else sympy.nan
             return sympy.Piecewise(*pieces, (otherwise, True))
         if t == L.AST_FUNCTION:
             name = n.getName()
             if name not in functions:
                 raise SbmlError(f"{where}: call of '{name}', which is not a function definition of the model")
-            params, body = functions[name]
-            if k != len(params):
-                raise SbmlError(f"{where}: function '{name}' takes {len(params)} arguments, got {k}")
-            args = [walk(n.getChild(i)) for i in range(k)]
-            return body.xreplace(dict(zip(params, args)))
+            lam = functions[name]
+            n_args = lam.getNumBvars()
+            if k != n_args:
+                raise SbmlError(f"{where}: function '{name}' takes {n_args} arguments, got {k}")
+            if depth > 100:
+                raise SbmlError(f"{where}: function '{name}' calls itself")
+            args = {lam.getChild(i).getName(): walk(n.getChild(i), env, depth) for i in range(k)}
+            return walk(lam.getChild(n_args), args, depth + 1)
         if t not in table:
             raise SbmlError(f"{where}: unsupported MathML element '{n.getName() or _type_name(t)}'")
         element, (kind, n_min, build, empty) = table[t]
         if k < n_min:
             raise SbmlError(f"{where}: <{element}> needs at least {n_min} argument(s), got {k}")
-        args = [walk(n.getChild(i)) for i in range(k)]
+        args = [walk(n.getChild(i), env, depth) for i in range(k)]
         if k == 0 and empty is not None:
             return sympy.Integer(empty) if isinstance(empty, int) else empty
         if kind == "bool":
-            return build(*(_condition(a) for a in args))
-        args = [_number(a) for a in args]
+            return build(*(as_condition(a) for a in args))
+        args = [as_number(a) for a in args]
         return build(*args)
 
-    return walk(node)
+    return walk(node, {})
 
 
 def _finite(x: float) -> bool:

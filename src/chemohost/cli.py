@@ -229,6 +229,20 @@ def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Cat
             typer.echo(f"{c.key:24s} {c}")
 
 
+sbml_app = typer.Typer(help="SBML model exchange: check that a document imports.", no_args_is_help=True)
+app.add_typer(sbml_app, name="sbml")
+
+
+@sbml_app.command(name="check")
+def sbml_check(file: Annotated[Path, typer.Argument(help="SBML file (Level 2 or 3) to import.")]) -> None:
+    """Import an SBML document and summarise the model, or name what is not supported (exit 2)."""
+    from .sbml import load
+
+    model = load(file)
+    typer.echo(f"{file}: imports — {len(model.states)} states, {len(model.parameters)} parameters, "
+               f"{len(model.output_names)} outputs, {len(model.state_events)} events (time unit: {model.time_unit})")
+
+
 def main() -> None:
     """Entry point: run the app, turning input errors into one line and exit code 2.
 

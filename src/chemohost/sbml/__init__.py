@@ -9,4 +9,5 @@ from ._errors import SbmlError as SbmlError
 from ._import import MAX_BYTES as MAX_BYTES
 from ._import import SbmlModel as SbmlModel
 from ._import import load as load
+from ._import import study_model as study_model
 from ._trajectory import trajectory as trajectory

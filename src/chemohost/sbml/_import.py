@@ -38,13 +38,14 @@ from ..core._declarations import StateEvent
 from ._errors import SbmlError
 from ._mathml import TIME_NAME, as_condition, as_number, to_sympy
 
-__all__ = ["load", "SbmlModel", "MAX_BYTES", "read_document"]
+__all__ = ["load", "SbmlModel", "MAX_BYTES", "read_document", "study_model", "STUDY_KEYS"]
 
 MAX_BYTES = 20 * 2**20
 """Largest SBML document accepted [bytes] (the biggest BioModels entries are a few MiB)."""
 ACCEPTED_PACKAGES = ("layout", "render")
 """SBML Level 3 packages that do not change a model's dynamics and are ignored."""
 _PACKAGE = re.compile(r"sbml\.org/sbml/level3/version\d+/([^/]+)/version\d+")
+_ROOT = re.compile(r"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<(?:[\w.-]+:)?([\w.-]+)", re.DOTALL)
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -81,14 +82,18 @@ def read_document(source: str | Path):
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SbmlError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    root = _ROOT.match(text)
+    if root is not None and root.group(1) != "sbml":
+        raise SbmlError(f"{label}: not an SBML document (its root element is <{root.group(1)}>, not <sbml>)")
     doc = libsbml.readSBMLFromString(text)
     errors = [doc.getError(i) for i in range(doc.getNumErrors())]
     serious = [e for e in errors if e.getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if doc.getLevel() < 2 and not any(e.getErrorId() < 10000 for e in serious):
+        raise SbmlError(f"{label}: SBML Level {doc.getLevel()} is not supported; accepted: Level 2 and Level 3")
     if serious:
         e = serious[0]
-        raise SbmlError(f"{label}: line {e.getLine()}: {_one_line(e.getMessage())}")
-    if doc.getLevel() < 2:
-        raise SbmlError(f"{label}: SBML Level {doc.getLevel()} is not supported; accepted: Level 2 and Level 3")
+        kind = "malformed XML" if e.getErrorId() < 10000 else "invalid SBML"
+        raise SbmlError(f"{label}: {kind} at line {e.getLine()}: {_one_line(e.getMessage())}")
     if doc.getModel() is None:
         raise SbmlError(f"{label}: the document has no <model>")
     namespaces = doc.getNamespaces()
@@ -116,6 +121,34 @@ def load(source: str | Path) -> SbmlModel:
     return SbmlModel(_Importer(doc.getModel(), label).build(), label)
 
 
+STUDY_KEYS = ("sbml", "species", "doses")
+"""Keys of a study's ``model: {sbml: file.xml, species: mouse, doses: {agent: id}}``."""
+BOLUS_ROUTES = ("iv_bolus", "oral", "ip", "sc")
+
+
+def study_model(options) -> SbmlModel:
+    """The model of a study's ``model: {sbml: FILE, species: mouse|human, doses: {AGENT: ID}}``.
+
+    ``doses`` maps a drug of the library to the SBML identifier whose state a
+    bolus of it (any bolus route) is added to, in the regimen's amount unit and
+    at the regimen's times, read in the model's own time unit.
+    """
+    for key in options:
+        if key not in STUDY_KEYS:
+            raise SbmlError(unknown("key of 'model: {sbml: …}'", str(key), STUDY_KEYS))
+    model = load(Path(str(options["sbml"])))
+    species = options.get("species", "mouse")
+    if species not in ("mouse", "human"):
+        raise SbmlError(f"model.species: unknown value '{species}'; accepted: mouse, human")
+    model.options["species"] = species
+    doses = options.get("doses") or {}
+    if not isinstance(doses, dict):
+        raise SbmlError("model.doses must map drug names to SBML identifiers, e.g. {gemcitabine: Ce}")
+    for agent, sid in doses.items():
+        model.dose_into(str(agent), str(sid))
+    return model
+
+
 @dataclass(frozen=True)
 class _Quantity:
     """One SBML identifier with a value: compartment, species, parameter or species reference."""
@@ -139,6 +172,7 @@ class Imported:
     values: dict[str, sympy.Expr]
     names: dict[str, str]
     species: dict[str, tuple[str, bool]]
+    state_of: dict[str, str]
     time_unit: str
 
 
@@ -195,6 +229,12 @@ class _Importer:
         else:
             u = ""
         return u or "-"
+
+    def concentration_unit(self, sid: str) -> str:
+        amount = self.unit(self.q[sid].element, "species")
+        compartment = self.q[sid].element.getCompartment()
+        size = self.unit(self.q[compartment].element, "compartment") if compartment in self.q else "-"
+        return "-" if amount == size == "-" else f"{amount}/{size}"
 
     def name(self, sid: str) -> str:
         qty = self.q[sid]
@@ -463,14 +503,14 @@ class _Importer:
             if sid in self.reactions:
                 names[sid] = f"{sid} rate [-]"
             elif self.q[sid].kind == "species" and self.is_concentration(sid) and sid not in self.rate:
-                names[sid] = f"{sid} concentration [{self.unit(self.q[sid].element, 'species')}/size]"
+                names[sid] = f"{sid} concentration [{self.concentration_unit(sid)}]"
             if names[sid] not in state_names and not (expr.is_Symbol and expr.name == names[sid]):
                 variables[names[sid]] = expr
         events = [self.event(e) for e in m.getListOfEvents() if _has_trigger(e)]
         parameters = list(self.params.values())  # all, used or not: each can be set per patient
         time_unit = (m.getTimeUnits() if self.level > 2 else "") or "-"
         return Imported(m.getId() or Path(self.label).stem, states, parameters, rhs, variables, events, values,
-                        names, species, time_unit)
+                        names, species, {sid: self.state_name(sid) for sid in state_ids}, time_unit)
 
     def event(self, e) -> StateEvent:
         eid = e.getId() or "(unnamed)"
@@ -528,14 +568,16 @@ class SbmlModel(Model):
     """A model imported from SBML: the same interface as a composed :class:`~chemohost.Model`.
 
     Besides the model's states, parameters and outputs, it keeps the SBML
-    identifiers: :attr:`sbml_names` maps each id to the chemohost name of its
-    state, parameter or output, and :attr:`sbml_values` to its value as an
-    expression in states, parameters and time. Events are
+    identifiers: :attr:`sbml_names` maps each id to the chemohost name of the
+    state, parameter or output it means in math (a species' concentration
+    unless it has only substance units), :attr:`sbml_states` each id integrated
+    as a state to that state (a species' amount), and :attr:`sbml_values` each
+    id to its value as an expression in states, parameters and time. Events are
     :attr:`state_events`, which :func:`chemohost.simulate` handles.
     """
 
     def __init__(self, imported: Imported, label: str) -> None:  # noqa: D107 - no options to validate
-        self.options = {"sbml": Path(label).name if label != "SBML text" else imported.model_id}
+        self.options = {"sbml": Path(label).name if label != "SBML text" else imported.model_id, "species": "mouse"}
         self.mechanisms = []
         self.declarations = {}
         self.dose_targets = {}
@@ -552,6 +594,7 @@ class SbmlModel(Model):
         self.sbml_values = imported.values
         self.time_unit = imported.time_unit
         self._species = imported.species
+        self.sbml_states = imported.state_of
         self.symbols = {TIME.name: "t", **{s.name: s.symbol for s in self.states},
                         **{p.name: p.symbol for p in self.parameters}}
 
@@ -573,6 +616,20 @@ class SbmlModel(Model):
         if quantity == "concentration":
             return value if concentration else value / size
         raise SbmlError(f"quantity '{quantity}' of '{sid}': accepted: value, amount, concentration")
+
+    def dose_into(self, agent: str, sid: str) -> None:
+        """Let boluses of ``agent`` (a drug of the library) add to the state of SBML identifier ``sid``."""
+        from ..core._declarations import DoseTarget
+        from ..drugs import get_drug
+
+        drug = get_drug(agent)
+        name = self.sbml_states.get(sid)
+        if name is None:
+            states = sorted(self.sbml_states)
+            raise SbmlError(f"model.doses: '{sid}' (for {agent}) is not a state of the SBML model; "
+                            f"states: {', '.join(states) or 'none'}")
+        for route in BOLUS_ROUTES:
+            self.dose_targets[(drug.key, route)] = DoseTarget("state", name)
 
     @property
     def primary_states(self) -> list[str]:

@@ -133,11 +133,11 @@ def _fire(ev: EventFunctions, t: float, y: np.ndarray, p: np.ndarray, previous: 
     raise RuntimeError(f"more than {MAX_CASCADE} events fired at t = {t}")
 
 
-def _crossing(trig, dense, previous: np.ndarray, lo: float, hi: float) -> float:
+def _crossing(rises, dense, lo: float, hi: float) -> float:
     """Earliest time in (lo, hi] where a trigger false at ``lo`` is true, by bisection on the dense output."""
     while hi - lo > 1e-13 * max(1.0, abs(hi)):
         mid = 0.5 * (lo + hi)
-        if np.any(trig(mid, dense(mid)) & ~previous):
+        if rises(mid, dense(mid)):
             hi = mid
         else:
             lo = mid
@@ -164,6 +164,10 @@ def _patient(model, functions, ev, batch, i, y0, sel, rtol, atol, max_step, max_
 
     def jac(t, y):
         return functions.jac(t, y, p, u)
+
+    def rises(t, y) -> bool:
+        """Whether a trigger false before is true at ``t``."""
+        return any(now and not was for now, was in zip(ev.triggers(t, y, p), previous))
 
     def trig(t, y):
         return np.array(ev.triggers(t, y, p), dtype=bool)
@@ -192,14 +196,14 @@ def _patient(model, functions, ev, batch, i, y0, sel, rtol, atol, max_step, max_
             if solver.status == "failed" or total > max_steps or not np.all(np.isfinite(solver.y)):
                 return (1 if total > max_steps else 2), total
             now = trig(solver.t, solver.y)
-            dense = solver.dense_output() if np.any(now & ~previous) or (
-                iout < times.size and times[iout] <= solver.t) else None
-            crossing = _crossing(trig, dense, previous, t_old, solver.t) if np.any(now & ~previous) else None
+            rising = bool(np.any(now & ~previous))
+            dense = solver.dense_output() if rising or (iout < times.size and times[iout] <= solver.t) else None
+            crossing = _crossing(rises, dense, t_old, solver.t) if rising else None
             # outputs inside the step (at the crossing itself: after the event, recorded on restart)
             before = (lambda tk: tk <= solver.t) if crossing is None else (lambda tk: tk < crossing)
             while iout < times.size and times[iout] < t_stop and before(times[iout]):
                 value = solver.y if times[iout] == solver.t else dense(times[iout])
-                if np.any(trig(times[iout], value) & ~previous):  # a trigger true at this output time only
+                if rises(times[iout], value):  # a trigger true at this output time only
                     crossing = times[iout]
                     break
                 _observe(ev, times[iout], value, p, sel, row[iout])

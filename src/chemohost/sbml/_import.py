@@ -507,7 +507,9 @@ class _Importer:
             if names[sid] not in state_names and not (expr.is_Symbol and expr.name == names[sid]):
                 variables[names[sid]] = expr
         events = [self.event(e) for e in m.getListOfEvents() if _has_trigger(e)]
-        parameters = list(self.params.values())  # all, used or not: each can be set per patient
+        # all, used or not (each can be set per patient): global ones in document order, then local ones
+        leaves = [leaf.name for sid in self.q if (leaf := self.leaf(sid)) is not None]
+        parameters = [self.params[n] for n in leaves] + [p for n, p in self.params.items() if n not in leaves]
         time_unit = (m.getTimeUnits() if self.level > 2 else "") or "-"
         return Imported(m.getId() or Path(self.label).stem, states, parameters, rhs, variables, events, values,
                         names, species, {sid: self.state_name(sid) for sid in state_ids}, time_unit)

@@ -382,16 +382,23 @@ class _Importer:
                 mapping[sym] = value(sym.name[5:])
         return expr.xreplace(mapping) if mapping else expr
 
+    def _memo(self, cache: dict, sid: str, stack: tuple[str, ...], what: str, method, compute) -> sympy.Expr:
+        """``compute(sid, inner)`` once per ``sid``, where ``inner`` resolves the ids it refers to with ``method``."""
+        if sid not in cache:
+            if sid in stack:
+                raise SbmlError(f"{self.label}: circular {what}: {' -> '.join((*stack, sid))}")
+            cache[sid] = compute(sid, lambda x: method(x, (*stack, sid)))
+        return cache[sid]
+
     def value(self, sid: str, stack: tuple[str, ...] = ()) -> sympy.Expr:
         """The value of ``sid`` at any time, in states, parameters and time."""
-        if sid in self._value:
-            return self._value[sid]
-        if sid in stack:
-            raise SbmlError(f"{self.label}: circular rules: {' -> '.join((*stack, sid))}")
+        return self._memo(self._value, sid, stack, "rules", self.value, self._value_of)
 
-        def inner(x):
-            return self.value(x, (*stack, sid))
+    def initial_value(self, sid: str, stack: tuple[str, ...] = ()) -> sympy.Expr:
+        """The value of ``sid`` at the start, in parameters only."""
+        return self._memo(self._init, sid, stack, "initial assignments", self.initial_value, self._initial_value_of)
 
+    def _value_of(self, sid: str, inner) -> sympy.Expr:
         if sid in self.reactions:
             out = self.resolve(self.reactions[sid], inner)
         elif sid in self.assignment:
@@ -402,22 +409,13 @@ class _Importer:
         elif (leaf := self.leaf(sid)) is not None:
             out = leaf
         elif self.q[sid].kind == "species" and self.is_concentration(sid):  # its amount stays as it was
-            out = self.initial_value(sid) * self.initial_value(self.q[sid].element.getCompartment()) / self.size(sid, inner)
+            start = self.initial_value(sid) * self.initial_value(self.q[sid].element.getCompartment())
+            out = start / self.size(sid, inner)
         else:
             out = self.initial_value(sid)  # a constant set by an initial assignment or an attribute
-        self._value[sid] = out
         return out
 
-    def initial_value(self, sid: str, stack: tuple[str, ...] = ()) -> sympy.Expr:
-        """The value of ``sid`` at the start, in parameters only."""
-        if sid in self._init:
-            return self._init[sid]
-        if sid in stack:
-            raise SbmlError(f"{self.label}: circular initial assignments: {' -> '.join((*stack, sid))}")
-
-        def inner(x):
-            return self.initial_value(x, (*stack, sid))
-
+    def _initial_value_of(self, sid: str, inner) -> sympy.Expr:
         qty = self.q.get(sid)
         if sid in self.reactions:
             out = self.resolve(self.reactions[sid], inner)
@@ -447,9 +445,7 @@ class _Importer:
             if not qty.element.isSetValue():
                 raise SbmlError(f"{self.label}: parameter '{sid}' has no value and no initial assignment")
             out = sympy.Float(qty.element.getValue())
-        out = out.xreplace({TIME: sympy.Integer(0)})
-        self._init[sid] = out
-        return out
+        return out.xreplace({TIME: sympy.Integer(0)})
 
     def state_name(self, sid: str) -> str:
         if self.integrates_amount(sid):

@@ -181,6 +181,22 @@ def markdown(results, command: str) -> str:
     for tag, n, ok, bad, refused, err in table:
         name = f"**{tag}**" if tag == "all cases" else tag
         lines.append(f"| {name} | {n} | {ok} | {bad} | {refused} | {err} | {100 * ok / n:.1f} |")
+    lines += [
+        "",
+        "## What the importer reads and refuses",
+        "",
+        "Read: compartments (constant or varying size, 0-D), species (amounts and concentrations,",
+        "`hasOnlySubstanceUnits`, boundary, constant, conversion factors), global and local parameters,",
+        "reactions with kinetic laws and (assigned or varying) stoichiometry, rate, assignment and initial",
+        "assignments, function definitions (inlined), events without delay (triggers located on the step,",
+        "`initialValue`, `persistent`, `useValuesFromTriggerTime`), piecewise, and the MathML operators of",
+        "SBML L3V2 (incl. `rem`, `quotient`, `min`, `max`, `implies`, the `time` and `avogadro` csymbols).",
+        "Elements that L3V2 allows to lack math (rules, assignments, triggers) have no effect.",
+        "",
+        "Refused with an error naming the element: algebraic rules, event delays and priorities, the",
+        "`delay` and `rateOf` csymbols, fast reactions, `stoichiometryMath`, and every SBML Level 3 package",
+        "but `layout` and `render`; SBML Level 1. Constraints are not evaluated.",
+    ]
     others = [r for r in results if r["status"] != "pass"]
     if others:
         lines += ["", "## Cases that do not pass", "", "| Case | Status | Tags | Reason |", "|---|---|---|---|"]

@@ -10,6 +10,7 @@ import math
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,8 @@ from chemohost.cli import main  # noqa: E402
 from chemohost.sbml import SbmlError, load, trajectory  # noqa: E402
 from chemohost.study import load_study, plan_study, run_study  # noqa: E402
 
-HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">'
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">')
 MATH = 'xmlns="http://www.w3.org/1998/Math/MathML"'
 
 
@@ -206,22 +208,24 @@ def test_any_text_either_imports_or_raises_an_sbml_error(text):
         assert "\n" not in str(exc)
 
 
+THRESHOLD = sbml(
+    '<listOfCompartments><compartment id="c" spatialDimensions="3" size="1" constant="true"/></listOfCompartments>'
+    '<listOfSpecies><species id="X" compartment="c" initialAmount="0" hasOnlySubstanceUnits="true" '
+    'boundaryCondition="false" constant="false"/></listOfSpecies>'
+    '<listOfParameters><parameter id="k" value="0.5" constant="true"/>'
+    '<parameter id="below" value="0" constant="false"/></listOfParameters>'
+    '<listOfReactions><reaction id="out" reversible="false"><listOfReactants><speciesReference species="X" '
+    f'stoichiometry="1" constant="true"/></listOfReactants><kineticLaw>{math_(apply("times", ci("k"), ci("X")))}'
+    '</kineticLaw></reaction></listOfReactions>'
+    '<listOfEvents><event id="low" useValuesFromTriggerTime="true"><trigger initialValue="true" persistent="true">'
+    f'{math_(apply("and", apply("lt", ci("X"), cn(1)), apply("gt", TIME, cn(1))))}'
+    f'</trigger><listOfEventAssignments><eventAssignment variable="below">{math_(TIME)}'
+    '</eventAssignment></listOfEventAssignments></event></listOfEvents>')
+"""One-compartment drug X [mg] eliminated at rate k [1/day]; an event records the time X falls below 1 mg."""
+
+
 def test_a_study_doses_an_imported_species_and_an_event_marks_the_threshold(tmp_path):
-    # one-compartment drug X eliminated at rate k; an event records when X falls below 1 mg
-    model = sbml(
-        '<listOfCompartments><compartment id="c" spatialDimensions="3" size="1" constant="true"/></listOfCompartments>'
-        '<listOfSpecies><species id="X" compartment="c" initialAmount="0" hasOnlySubstanceUnits="true" '
-        'boundaryCondition="false" constant="false"/></listOfSpecies>'
-        '<listOfParameters><parameter id="k" value="0.5" constant="true"/>'
-        '<parameter id="below" value="0" constant="false"/></listOfParameters>'
-        '<listOfReactions><reaction id="out" reversible="false"><listOfReactants><speciesReference species="X" '
-        f'stoichiometry="1" constant="true"/></listOfReactants><kineticLaw>{math_(apply("times", ci("k"), ci("X")))}'
-        '</kineticLaw></reaction></listOfReactions>'
-        '<listOfEvents><event id="low" useValuesFromTriggerTime="true"><trigger initialValue="true" persistent="true">'
-        f'{math_(apply("and", apply("lt", ci("X"), cn(1)), apply("gt", TIME, cn(1))))}'
-        f'</trigger><listOfEventAssignments><eventAssignment variable="below">{math_(TIME)}'
-        '</eventAssignment></listOfEventAssignments></event></listOfEvents>')
-    (tmp_path / "drug.xml").write_text(model)
+    (tmp_path / "drug.xml").write_text(THRESHOLD)
     study = tmp_path / "study.yaml"
     study.write_text("name: sbml study\nmodel: {sbml: drug.xml, doses: {gemcitabine: X}}\ncohort: {size: 2}\n"
                      "covariates: {'Body weight [kg]': 0.02}\n"
@@ -244,3 +248,20 @@ def test_a_study_names_a_dose_target_that_is_not_a_state(tmp_path):
     with pytest.raises(ch.ChemohostError, match="'k' \\(for gemcitabine\\) is not a state of the SBML model; "
                        "states: A, B"):
         plan_study(load_study(study))
+
+
+def test_calibration_recovers_an_imported_rate_constant_per_subject():
+    from chemohost.calibration import IndividualFitter
+
+    model = load(THRESHOLD)
+    model.dose_into("gemcitabine", "X")
+    times = np.arange(3.0, 10.0)
+    truth = np.array([0.3, 0.6])
+    amount = 2.0 * np.exp(-np.outer(truth, times - 2))  # 100 mg/kg × 0.02 kg on day 2
+    noisy = amount * np.exp(np.random.default_rng(1).normal(0.0, 0.03, amount.shape))
+    data = {"subject": np.repeat(["a", "b"], times.size), "time": np.tile(times, 2), "observable": "X [-]",
+            "value": noisy.ravel(), "group": "dosed"}
+    fit = IndividualFitter(model, observables=["X [-]"], error_model="lognormal", estimate=["k [-]"],
+                           fixed={"Body weight [kg]": 0.02}, bounds={"k [-]": (0.01, 5.0)}, n_starts=1, seed=0,
+                           regimens={"dosed": "gemcitabine 100 mg/kg iv bolus on day 2"}).fit(pd.DataFrame(data))
+    np.testing.assert_allclose(fit.params_["k [-]"], truth, rtol=0.03)

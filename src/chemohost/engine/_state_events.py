@@ -15,8 +15,8 @@ SciPy reference backend prints (:func:`chemohost.engine._scipy.lambdify_model`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import sympy

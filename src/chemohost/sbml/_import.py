@@ -33,8 +33,7 @@ from pathlib import Path
 import sympy
 
 from .._errors import unknown
-from ..core import TIME, Model, Parameter, State
-from ..core._declarations import StateEvent
+from ..core import TIME, Model, Parameter, State, StateEvent
 from ._errors import SbmlError
 from ._mathml import TIME_NAME, as_condition, as_number, to_sympy
 

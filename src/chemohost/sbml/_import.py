@@ -574,7 +574,8 @@ class SbmlModel(Model):
     """
 
     def __init__(self, imported: Imported, label: str) -> None:  # noqa: D107 - no options to validate
-        self.options = {"sbml": Path(label).name if label != "SBML text" else imported.model_id, "species": "mouse"}
+        self.options = {"sbml": Path(label).name if label != "SBML text" else imported.model_id, "species": "mouse",
+                        "drugs": {}}
         self.mechanisms = []
         self.declarations = {}
         self.dose_targets = {}

@@ -265,3 +265,15 @@ def test_calibration_recovers_an_imported_rate_constant_per_subject():
                            fixed={"Body weight [kg]": 0.02}, bounds={"k [-]": (0.01, 5.0)}, n_starts=1, seed=0,
                            regimens={"dosed": "gemcitabine 100 mg/kg iv bolus on day 2"}).fit(pd.DataFrame(data))
     np.testing.assert_allclose(fit.params_["k [-]"], truth, rtol=0.03)
+
+
+def test_chemohost_check_validates_a_study_of_an_imported_model(tmp_path, monkeypatch, capsys):
+    (tmp_path / "drug.xml").write_text(THRESHOLD)
+    study = tmp_path / "study.yaml"
+    study.write_text("name: s\nmodel: {sbml: drug.xml, doses: {gemcitabine: X}}\n"
+                     "arms: {a: gemcitabine 10 mg/kg iv bolus on day 1}\nduration: 3\n")
+    monkeypatch.setattr(sys, "argv", ["chemohost", "check", str(study)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code in (0, None)
+    assert "valid — 1 arms, 2 states, 2 parameters" in capsys.readouterr().out

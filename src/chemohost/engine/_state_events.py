@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from .._errors import SimulationError
 from ._scipy import apply_doses, code_symbols, lambdify_model
 
 __all__ = ["simulate_state_events", "event_functions"]
@@ -130,7 +131,8 @@ def _fire(ev: EventFunctions, t: float, y: np.ndarray, p: np.ndarray, previous: 
             values = early[int(k)] if int(k) in early else _safe(ev.assign[k], t, y, p)
             y[ev.targets[k]] = np.nan if values is None else np.asarray(values, float)
         previous = now
-    raise RuntimeError(f"more than {MAX_CASCADE} events fired at t = {t}")
+    raise SimulationError(f"more than {MAX_CASCADE} events fired at t = {t}: the model's events trigger each other "
+                          "without end")
 
 
 def _crossing(rises, dense, lo: float, hi: float) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ needs_biomodels = pytest.mark.skipif(not BIOMODELS.is_dir(), reason="shared BioM
 def _runner():
     spec = importlib.util.spec_from_file_location("sbml_test_suite", ROOT / "benchmarks" / "sbml_test_suite.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["sbml_test_suite"] = module  # its worker function is pickled by reference
     spec.loader.exec_module(module)
     return module
 

@@ -110,11 +110,17 @@ def run(
             typer.echo(f"compiled the model's kernel in {time.perf_counter() - compiled:.1f} s (cached for later runs)")
         results = run_study(config, plan=plan, progress=progress)
         nc = save_results(results, folder / "results.nc")
-        from .report import concentration_profiles, write_report
+        report = None
+        if "sbml" not in plan.model.options:  # the report reads tumour and drug quantities an imported model lacks
+            from .report import concentration_profiles, write_report
 
-        # the profiles grid is 0.01 day, or the whole study when shorter
-        profiles = concentration_profiles(plan, step=min(0.01, config.duration))
-        report = write_report(results, plan, folder, profiles=profiles)
+            # the profiles grid is 0.01 day, or the whole study when shorter
+            profiles = concentration_profiles(plan, step=min(0.01, config.duration))
+            report = write_report(results, plan, folder, profiles=profiles)
+    if report is None:
+        typer.echo(f"wrote {target / nc.name} in {time.perf_counter() - started:.1f} s (no report for an imported "
+                   "SBML model)")
+        return
     failed = int((results["solver_status"] != 0).sum())
     typer.echo(f"wrote {target / report.name} and {target / nc.name} in {time.perf_counter() - started:.1f} s"
                + (f" ({failed} solver failures, see report)" if failed else ""))
@@ -258,6 +264,20 @@ def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Cat
 
         for c in all_citations():
             typer.echo(f"{c.key:24s} {c}")
+
+
+sbml_app = typer.Typer(help="SBML model exchange: check that a document imports.", no_args_is_help=True)
+app.add_typer(sbml_app, name="sbml")
+
+
+@sbml_app.command(name="check")
+def sbml_check(file: Annotated[Path, typer.Argument(help="SBML file (Level 2 or 3) to import.")]) -> None:
+    """Import an SBML document and summarise the model, or name what is not supported (exit 2)."""
+    from .sbml import load
+
+    model = load(file)
+    typer.echo(f"{file}: imports — {len(model.states)} states, {len(model.parameters)} parameters, "
+               f"{len(model.output_names)} outputs, {len(model.state_events)} events (time unit: {model.time_unit})")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from ._declarations import Parameter as Parameter
 from ._declarations import Q as Q
 from ._declarations import ResultStack as ResultStack
 from ._declarations import State as State
+from ._declarations import StateEvent as StateEvent
 from ._declarations import TimedInput as TimedInput
 from ._declarations import unit_of as unit_of
 from ._mechanism import Mechanism as Mechanism

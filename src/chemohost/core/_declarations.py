@@ -234,3 +234,25 @@ class Declaration:
     timed_inputs: list[TimedInput] = field(default_factory=list)
     symbols: dict[str, str] = field(default_factory=dict)
     """LaTeX symbols of the variables and summands this mechanism defines."""
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """A discontinuity fired when a condition on the states turns true (an SBML event).
+
+    ``trigger`` is a SymPy condition in states, parameters and time; when it
+    changes from false to true during the integration, the engine locates the
+    time on the step and sets each state named in ``assignments`` to its
+    expression, all expressions evaluated with the values just before the event.
+    ``initial_value`` is the trigger's value assumed just before the start (an
+    event whose trigger is true at the start fires then if ``initial_value`` is
+    false). ``persistent`` and ``use_values_from_trigger_time`` are kept for
+    exchange; without delays they do not change the result.
+    """
+
+    name: str
+    trigger: sympy.Basic
+    assignments: tuple[tuple[str, sympy.Expr], ...]
+    initial_value: bool = True
+    persistent: bool = True
+    use_values_from_trigger_time: bool = True

@@ -96,6 +96,19 @@ def _body(exprs: list[sympy.Expr], targets: list[str], printer, unpack, arrays: 
     return lines
 
 
+def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
+    """A derivative with the derivatives of step functions (floor, ceiling, sign, Heaviside; unevaluated
+    ``Derivative`` and ``DiracDelta`` terms) set to 0, their value everywhere but at the jumps."""
+    return expr.replace(lambda e: isinstance(e, (sympy.Derivative, sympy.DiracDelta)), lambda e: sympy.S.Zero)
+
+
+def jacobian(rhs: list[sympy.Expr], states: list[sympy.Symbol]) -> list[list[sympy.Expr]]:
+    """∂rhs/∂states as nested lists (see :func:`almost_everywhere`); ``[]`` without states."""
+    if not states:
+        return []
+    return [[almost_everywhere(e) for e in row] for row in sympy.Matrix(rhs).jacobian(states).tolist()]
+
+
 def generate_source(model: Model) -> str:
     """Python source of the model's kernel module (right-hand side + solver)."""
     sym = _Symbols(model)
@@ -105,9 +118,9 @@ def generate_source(model: Model) -> str:
     arrays = {"s": "y[{}]", "p": "p[{}]", "u": "u[{}]"}
     state_syms = [sym(sympy.Symbol(s, real=True)) for s in model.state_names]
     time = sym.map[TIME]
-    jac = sympy.Matrix(rhs).jacobian(state_syms)
-    jac_items = [(i, j, jac[i, j]) for i in range(n) for j in range(n) if jac[i, j] != 0]
-    dfdt = [sympy.diff(e, time) for e in rhs]
+    jac = jacobian(rhs, state_syms)
+    jac_items = [(i, j, jac[i][j]) for i in range(n) for j in range(n) if jac[i][j] != 0]
+    dfdt = [almost_everywhere(sympy.diff(e, time)) for e in rhs]
     outputs = [sym(model.variables[name]) for name in model.output_names]
 
     out = [

@@ -26,7 +26,7 @@ import numpy as np
 import sympy
 
 from ..core import TIME, Model
-from ._codegen import _Symbols
+from ._codegen import _Symbols, jacobian
 from ._events import ADD_INPUT, ADD_STATE, EventTable
 from ._simulate import Batch, prepare_batch
 
@@ -99,7 +99,7 @@ def code_symbols(model: Model) -> tuple[sympy.Symbol, list, list, list, list, li
     params = [sym(sympy.Symbol(name, real=True)) for name in model.parameter_names]
     inputs = [sym(sympy.Symbol(name, real=True)) for name in model.input_names]
     rhs = [sym(model.rhs[name]) for name in model.state_names]
-    jac = sympy.Matrix(rhs).jacobian(states).tolist()
+    jac = jacobian(rhs, states)
     initial = [sym(s.initial) for s in model.states]
     return t, states, params, inputs, rhs, jac, initial
 
@@ -121,6 +121,8 @@ def _lambdify(model: Model) -> ModelFunctions:
     def initial_fn(P):
         P = np.asarray(P, dtype=float)
         columns = f_init(list(P.T))
+        if not columns:
+            return np.zeros((P.shape[0], 0))
         return np.stack([np.broadcast_to(np.asarray(c, float), P.shape[:1]) for c in columns], axis=1)
 
     return ModelFunctions(rhs_fn, jac_fn, initial_fn, len(inputs))

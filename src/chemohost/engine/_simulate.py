@@ -265,36 +265,44 @@ def simulate(
     check_result_size("simulate", matrix.shape[0], times.size, max(1, sel.size))
     rules = tuple(rules or ())
     n = matrix.shape[0]
-    kernel = compile_model(model)
-    n_state = len(model.states)
-    y0 = np.empty((n, n_state))
-    kernel.initial(matrix, y0)
-    if rules:
-        from ._control import simulate_controlled
+    if getattr(model, "state_events", ()):  # an imported SBML model with events: triggers located on the step
+        from ._state_events import simulate_state_events
 
-        out, status, steps, dose_log = simulate_controlled(
-            model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads, progress)
-    else:
+        if rules:
+            raise ChemohostError("dosing rules are not available for a model with state events (SBML events)")
         dose_log = None
-        out = np.empty((n, times.size, sel.size))
-        status = np.zeros(n, np.int64)
-        steps = np.zeros(n, np.int64)
-        chunks = range(0, n, max(1, chunk_size))
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+        out, status, steps = simulate_state_events(model, batch, sel, rtol, atol, max_step, max_steps)
+    else:
+        kernel = compile_model(model)
+        n_state = len(model.states)
+        y0 = np.empty((n, n_state))
+        kernel.initial(matrix, y0)
+        if rules:
+            from ._control import simulate_controlled
 
-            bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
-        try:
-            for start in chunks:
-                sl = slice(start, min(n, start + chunk_size))
-                run_kernel(kernel, method, t0, times, y0[sl], None, matrix[sl], events.rows(sl), sel, out[sl],
-                           status[sl], steps[sl], rtol, atol, max_step, max_steps, threads)
+            out, status, steps, dose_log = simulate_controlled(
+                model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads, progress)
+        else:
+            dose_log = None
+            out = np.empty((n, times.size, sel.size))
+            status = np.zeros(n, np.int64)
+            steps = np.zeros(n, np.int64)
+            chunks = range(0, n, max(1, chunk_size))
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
+            try:
+                for start in chunks:
+                    sl = slice(start, min(n, start + chunk_size))
+                    run_kernel(kernel, method, t0, times, y0[sl], None, matrix[sl], events.rows(sl), sel, out[sl],
+                               status[sl], steps[sl], rtol, atol, max_step, max_steps, threads)
+                    if bar is not None:
+                        bar.update(sl.stop - sl.start)
+            finally:
                 if bar is not None:
-                    bar.update(sl.stop - sl.start)
-        finally:
-            if bar is not None:
-                bar.close()
+                    bar.close()
     failed = int(np.count_nonzero(status))
     if failed == n:
         raise SimulationError(

@@ -118,4 +118,9 @@ class StudyConfig(_Strict):
 
 def load_study(source: str | Path | dict) -> StudyConfig:
     """Read and validate a study from a YAML path or a mapping."""
-    return load_config(source, StudyConfig, StudyError, "study", "name, arms, duration")
+    config = load_config(source, StudyConfig, StudyError, "study", "name, arms, duration")
+    sbml = config.model.get("sbml")
+    if isinstance(sbml, str) and not isinstance(source, dict) and not Path(sbml).is_absolute():
+        # model: {sbml: file.xml} is read relative to the study file
+        config = config.model_copy(update={"model": {**config.model, "sbml": str(Path(source).parent / sbml)}})
+    return config

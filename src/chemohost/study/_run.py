@@ -87,6 +87,13 @@ def build_model(config: StudyConfig, regimens: dict) -> Model:
     """The study's model: its options plus a PK (and kill) for every drug any arm gives."""
     from ..drugs import get_drug
 
+    if "sbml" in config.model:  # an imported SBML model; its regimens dose the states named in model.doses
+        from ..sbml import study_model
+
+        try:
+            return study_model(config.model)
+        except ChemohostError as exc:
+            raise StudyError(f"model: {exc}") from None
     options = dict(config.model)
     drugs = {k: dict(v or {}) for k, v in dict(options.get("drugs") or {}).items()}
     for regimen in regimens.values():

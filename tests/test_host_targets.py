@@ -26,7 +26,8 @@ ARMS = {
     METRONOMIC[10]: "cyclophosphamide 10 mg/kg/day oral continuous from day 10 to day 31",
     METRONOMIC[20]: "cyclophosphamide 20 mg/kg/day oral continuous from day 10 to day 31",
     METRONOMIC[40]: "cyclophosphamide 40 mg/kg/day oral continuous from day 10 to day 31",
-    MTD_CYCLOPHOSPHAMIDE: "cyclophosphamide 150 mg/kg iv bolus on day 10 + cyclophosphamide 100 mg/kg iv bolus on day 13",
+    MTD_CYCLOPHOSPHAMIDE: "cyclophosphamide 150 mg/kg iv bolus on day 10 + "
+                          "cyclophosphamide 100 mg/kg iv bolus on day 13",
     "anti-VEGFR2 alone": "DC101 800 ug iv q3d from day 10",
 }
 STUDIES = ("reference.yaml", "gingis_velitski.yaml")

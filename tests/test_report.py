@@ -249,7 +249,9 @@ def test_neutrophil_table_and_human_threshold_caveat(host_report):
     table = pd.read_csv(out / "neutrophils.csv", index_col="arm")
     assert list(table.index) == list(HOST_ARMS)
     assert table.loc["vehicle", "nadir / baseline"] == pytest.approx(1.0, abs=1e-3)
-    assert table.loc["vehicle", "fraction grade >= 3"] == 0.0
+    # human CTCAE thresholds: the C57BL/6 baseline (0.24 x10^9/L, Silva-Santana 2020) is already below grade 3's 1.0
+    assert table.loc["vehicle", "fraction grade >= 3"] == float(table.loc["vehicle", "baseline [1e9/L]"] < 1.0)
+    assert "is already grade" in html
     assert np.isnan(table.loc["vehicle", "time of nadir [day]"])
     assert table.loc["paclitaxel MTD", "nadir / baseline"] < 0.9
     assert 8 < table.loc["paclitaxel MTD", "time of nadir [day]"] <= 20

@@ -4,7 +4,9 @@ The reference study RMM-1 contains the arms needed to check the host-response
 facts of VALIDATION V15, V16, V17 and V20 (Shaked 2008, Bertolini 2003,
 Nakasone 2012). :func:`reference_checks` computes each read-out from the
 cohort medians and states whether the published criterion holds; the report
-shows the table and the test suite asserts it.
+shows the table and the test suite asserts it. Published *numbers* (fold
+changes, ratios between arms, times after a dose) are quantitative targets,
+declared in :mod:`chemohost.targets` and shown in the same table.
 """
 
 from __future__ import annotations

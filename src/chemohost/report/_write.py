@@ -17,6 +17,7 @@ from ..host_profile import host_quantities, host_response_profile
 from ..mechanisms._shared import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
 from ..parameters import TAGS
 from ..study import StudyPlan
+from ..targets import target_checks
 from ..validation import reference_checks
 from . import _figures, _host
 from ._markdown import equations_html
@@ -259,7 +260,7 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
             neutrophils = _host.neutrophil_summary(results)
             neutrophils.to_csv(out / "neutrophils.csv")
         host = _host_context(results, plan, profile, neutrophils, profiles, colours)
-        host["checks"] = reference_checks(results)
+        host["checks"] = reference_checks(results) + target_checks(results)
         custom = plan.config.profile_times or {}
         host["custom_times"] = ", ".join(f"{label}: day {day:g}" for label, day in custom.items())
     from ._metastasis import metastasis_section

@@ -1,0 +1,127 @@
+"""Quantitative host-response targets (chemohost.targets) and the evidence behind the reference studies' parameters.
+
+The targets are read off the typical mouse of the reference study's model, one
+simulation per arm, stacked along ``arm`` as a study result is. Each test asserts
+the status the target records: a published number the model misses stays a
+recorded miss with its reason, never a loosened interval.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import chemohost as ch
+from chemohost.citations import get_citation
+from chemohost.parameters import get_parameter_set
+from chemohost.study import load_study, plan_study, reference_study
+from chemohost.targets import METRONOMIC, MTD_CYCLOPHOSPHAMIDE, TARGETS, target_checks, target_table
+
+ARMS = {
+    "vehicle": None,
+    METRONOMIC[10]: "cyclophosphamide 10 mg/kg/day oral continuous from day 10 to day 31",
+    METRONOMIC[20]: "cyclophosphamide 20 mg/kg/day oral continuous from day 10 to day 31",
+    METRONOMIC[40]: "cyclophosphamide 40 mg/kg/day oral continuous from day 10 to day 31",
+    MTD_CYCLOPHOSPHAMIDE: "cyclophosphamide 150 mg/kg iv bolus on day 10 + "
+                          "cyclophosphamide 100 mg/kg iv bolus on day 13",
+    "anti-VEGFR2 alone": "DC101 800 ug iv q3d from day 10",
+}
+STUDIES = ("reference.yaml", "gingis_velitski.yaml")
+
+
+@pytest.fixture(scope="module")
+def reference_plan():
+    return plan_study(reference_study())
+
+
+@pytest.fixture(scope="module")
+def arms(reference_plan):
+    """The typical reference mouse under each arm the targets read, as one result with an ``arm`` dimension."""
+    plan = reference_plan
+    typical = plan.table["value"].to_dict()
+    times = np.arange(0.0, 31.0 + 1e-9, 0.125)
+    runs = [ch.simulate(plan.model, regimen, typical, times, covariates=plan.covariates) for regimen in ARMS.values()]
+    return xr.concat(runs, dim=pd.Index(list(ARMS), name="arm"))
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.id for t in TARGETS])
+def test_target_records_what_the_model_gives(arms, target):
+    assert target.applies(arms)
+    check = target.check(arms)
+    assert check.passed == target.holds_now, f"{target.id}: {check.values} (criterion: {check.criterion})"
+    assert bool(target.holds(arms).all()) == target.holds_now  # one typical patient: per-patient = median
+    if not target.holds_now:
+        assert target.reason and "known miss" in check.values
+
+
+def test_targets_are_published_numbers_with_sources():
+    table = target_table()
+    assert len(table) >= 7 and table.index.is_unique
+    for t in TARGETS:
+        get_citation(t.citation)
+        low, high = t.accepted
+        assert low < high and low <= t.published <= high, t.id
+        assert t.tolerance and any(c.isdigit() for c in t.source), t.id
+
+
+def test_targets_skip_results_without_their_arms(arms):
+    only = arms.sel(arm=["vehicle", METRONOMIC[20]])
+    assert [c.id for c in target_checks(only)] == ["Q1"]
+    assert target_checks(arms.drop_vars("Circulating neutrophils [1e9/L]")) == [
+        t.check(arms) for t in TARGETS if t.id == "Q7"]
+
+
+def test_per_patient_readout_pairs_patients_across_arms(arms):
+    """Two patients whose neutrophil baseline differs: the ratio to vehicle is taken patient by patient."""
+    doubled = xr.concat([arms, arms * 2.0], dim="patient").assign_coords(patient=[0, 1])
+    q1 = next(t for t in TARGETS if t.id == "Q1")
+    ratio = q1.per_patient(doubled)
+    assert ratio.dims == ("patient",)
+    np.testing.assert_allclose(ratio.values[0], ratio.values[1])
+
+
+# ------------------------------------------------------------------ item 1: evidence table of the reference studies
+def _plan(study):
+    return plan_study(load_study(files("chemohost").joinpath("data", "studies", study)))
+
+
+def _parameter_value(row, name):
+    """The ParameterValue behind a plan-table row; a drug-library default names its set in the source prefix."""
+    set_name = row["set"] if row["set"] != "model default" else row["source"].split(":", 1)[0]
+    return get_parameter_set(set_name).values[name]
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_placeholder_has_a_range_and_rationale(study):
+    table = _plan(study).table
+    placeholders = table[table["tag"].isin(["U", "proposed"])]
+    for name, row in placeholders.iterrows():
+        value = _parameter_value(row, name)
+        assert value.range is not None and value.range_rationale.strip(), name
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_tuned_values_state_the_search_and_a_range(study):
+    table = _plan(study).table
+    tuned = table[(table["tag"] == "C") & table["source"].str.contains("tuned", case=False)]
+    for name, row in tuned.iterrows():
+        assert "searched" in row["source"], name
+        assert _parameter_value(row, name).range is not None, name
+
+
+def test_upgraded_values_cite_what_was_read():
+    """Values that replaced placeholders carry the citation of the paper or label they were read in."""
+    upgraded = {"AdjuvantAgentsMouse": ("AMD3100 central volume [L]", "AMD3100 clearance [L/day]",
+                                        "AMD3100 sc bioavailability [-]", "Anakinra sc bioavailability [-]"),
+                "MouseNeutrophils": ("Baseline neutrophil count [1/nL]",),
+                "Sladek1984": ("Cyclophosphamide central volume [L]",)}
+    for set_name, names in upgraded.items():
+        pset = get_parameter_set(set_name)
+        for name in names:
+            value = pset.values[name]
+            assert value.tag in ("V", "C") and value.citation, name
+            get_citation(value.citation)

@@ -16,9 +16,11 @@ from .._errors import ChemohostError, ParameterError, SimulationError, did_you_m
 from ..core import Model, unit_of
 from ._codegen import METHODS, compile_model
 from ._events import build_events
+from ._jax_kernel import JaxKernel, jax_kernel
 
 METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
 METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
+BACKENDS = ("numba", "jax")
 COVARIATES = ("Body weight [kg]", "Body surface area [m2]")
 
 
@@ -145,6 +147,8 @@ def simulate(
     attrs: Mapping[str, Any] | None = None,
     procedures=None,
     rules=None,
+    backend: str = "numba",
+    dtype: str = "float64",
 ) -> xr.Dataset:
     """Integrate ``model`` for a batch of patients under ``regimen``.
 
@@ -186,6 +190,13 @@ def simulate(
         Dosing rules decided per patient at visits (:mod:`chemohost.rules`):
         adaptive therapy, dose modulation, toxicity delays and reductions. With
         rules the result also holds each dose's given time and amount factor.
+    backend:
+        ``"numba"`` (default: the generated, compiled CPU kernel) or ``"jax"``
+        (the same equations and events on whatever device JAX sees — a GPU when
+        present; needs ``chemohost[jax]``; method ``dopri5`` only; ``threads`` is ignored).
+    dtype:
+        Floating-point precision of the ``"jax"`` backend: ``"float64"`` (default) or
+        ``"float32"`` (faster on GPUs; meaningful only for ``rtol >= 1e-5``).
 
     Returns
     -------
@@ -197,6 +208,10 @@ def simulate(
     method = METHOD_ALIASES.get(method, method)
     if method not in METHODS:
         raise ChemohostError(unknown("solver method", method, [*METHODS, *METHOD_ALIASES]))
+    if backend not in BACKENDS:
+        raise ChemohostError(unknown("backend", backend, BACKENDS))
+    if backend == "jax" and method != "dopri5":
+        raise ChemohostError(f"backend 'jax' integrates with dopri5 only, not '{method}'")
     if not (rtol > 0 and atol > 0):
         raise ChemohostError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
     observables = [*model.state_names, *model.output_names]
@@ -210,7 +225,7 @@ def simulate(
     regimen, times, t0, matrix, events = batch.regimen, batch.times, batch.t0, batch.parameters, batch.events
     rules = tuple(rules or ())
     n = matrix.shape[0]
-    kernel = compile_model(model)
+    kernel = compile_model(model) if backend == "numba" else jax_kernel(model, dtype)
     n_state = len(model.states)
     y0 = np.empty((n, n_state))
     kernel.initial(matrix, y0)
@@ -250,6 +265,7 @@ def simulate(
         warnings.warn(f"solver failed for {failed} of {n} patients; their outputs after the failure are NaN",
                       RuntimeWarning, stacklevel=2)
     ds = _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs)
+    ds.attrs["backend"] = backend if backend == "numba" else f"jax ({dtype})"
     if batch.procedures:
         ds.attrs["procedures"] = json.dumps([str(x) for x in batch.procedures])
     if dose_log is not None:
@@ -265,6 +281,9 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
     ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
     and ``steps`` in place and returns the states and input rates at ``times[-1]``.
     """
+    if isinstance(kernel, JaxKernel):
+        return kernel.run(t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol, max_step,
+                          max_steps)
     import numba
 
     m, n_state = y0.shape

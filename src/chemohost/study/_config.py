@@ -76,6 +76,8 @@ class StudyConfig(_Strict):
     duration: float = Field(gt=0, description="days simulated from t = 0")
     output_interval: float = Field(0.25, gt=0, description="spacing of saved times [day]")
     solver: SolverConfig = SolverConfig()
+    backend: str = Field("numba", pattern="^(numba|jax)$", description="numba (compiled CPU kernel, default) or "
+                         "jax (the same equations on a GPU when JAX sees one; needs chemohost[jax])")
     outputs: list[str] | None = None
     outcomes: OutcomesConfig = OutcomesConfig()
     profile_times: dict[str, float] | None = Field(

@@ -16,7 +16,7 @@ from .._errors import ChemohostError, ParameterError, SimulationError, did_you_m
 from ..core import Model, unit_of
 from ._codegen import METHODS, compile_model
 from ._events import build_events
-from ._jax_kernel import JaxKernel, jax_kernel
+from ._jax_kernel import DTYPES, JaxKernel, jax_kernel
 
 METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
 METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
@@ -212,6 +212,8 @@ def simulate(
         raise ChemohostError(unknown("backend", backend, BACKENDS))
     if backend == "jax" and method != "dopri5":
         raise ChemohostError(f"backend 'jax' integrates with dopri5 only, not '{method}'")
+    if dtype not in DTYPES:
+        raise ChemohostError(unknown("dtype", dtype, DTYPES))
     if not (rtol > 0 and atol > 0):
         raise ChemohostError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
     observables = [*model.state_names, *model.output_names]

@@ -81,6 +81,8 @@ def run(
         "Override the cohort size (patients per arm); beyond the bound run several seeds (a chunked trial)."))] = None,
     seed: Annotated[Optional[int], typer.Option(min=0, max=MAX_SEED, help="Override the cohort seed.")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    backend: Annotated[Optional[str], typer.Option(help="Override the study's backend: numba (CPU kernel) or jax "
+                                                   "(GPU when JAX sees one).")] = None,
 ) -> None:
     """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
 
@@ -90,10 +92,11 @@ def run(
     from .study import load_study, plan_study, run_study
 
     config = _load(study)
-    if patients is not None or seed is not None:
+    if patients is not None or seed is not None or backend is not None:
         data = config.model_dump()
         data["cohort"] = {**data["cohort"], **({"size": patients} if patients else {}),
                           **({"seed": seed} if seed is not None else {})}
+        data["backend"] = backend or data["backend"]
         config = load_study(data)
     started = time.perf_counter()
     plan = plan_study(config)
@@ -105,7 +108,8 @@ def run(
         from .engine import compile_model
 
         compiled = time.perf_counter()
-        compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
+        if config.backend == "numba":
+            compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
         if time.perf_counter() - compiled > 1:
             typer.echo(f"compiled the model's kernel in {time.perf_counter() - compiled:.1f} s (cached for later runs)")
         results = run_study(config, plan=plan, progress=progress)

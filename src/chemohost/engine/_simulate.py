@@ -17,9 +17,11 @@ from ..limits import MAX_OUTPUT_TIMES, MAX_PATIENTS, PARAMETER_MAGNITUDE, check_
 from ..core import Model, unit_of
 from ._codegen import METHODS, compile_model
 from ._events import build_events
+from ._jax_kernel import DTYPES, JaxKernel, jax_kernel
 
 METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
 METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
+BACKENDS = ("numba", "jax")
 COVARIATES = ("Body weight [kg]", "Body surface area [m2]")
 
 
@@ -198,6 +200,8 @@ def simulate(
     attrs: Mapping[str, Any] | None = None,
     procedures=None,
     rules=None,
+    backend: str = "numba",
+    dtype: str = "float64",
 ) -> xr.Dataset:
     """Integrate ``model`` for a batch of patients under ``regimen``.
 
@@ -239,6 +243,13 @@ def simulate(
         Dosing rules decided per patient at visits (:mod:`chemohost.rules`):
         adaptive therapy, dose modulation, toxicity delays and reductions. With
         rules the result also holds each dose's given time and amount factor.
+    backend:
+        ``"numba"`` (default: the generated, compiled CPU kernel) or ``"jax"``
+        (the same equations and events on whatever device JAX sees — a GPU when
+        present; needs ``chemohost[jax]``; method ``dopri5`` only; ``threads`` is ignored).
+    dtype:
+        Floating-point precision of the ``"jax"`` backend: ``"float64"`` (default) or
+        ``"float32"`` (faster on GPUs; meaningful only for ``rtol >= 1e-5``).
 
     Returns
     -------
@@ -254,6 +265,12 @@ def simulate(
     method = METHOD_ALIASES.get(method, method)
     if method not in METHODS:
         raise ChemohostError(unknown("solver method", quote(method, 60), [*METHODS, *METHOD_ALIASES]))
+    if backend not in BACKENDS:
+        raise ChemohostError(unknown("backend", quote(str(backend), 60), BACKENDS))
+    if backend == "jax" and method != "dopri5":
+        raise ChemohostError(f"backend 'jax' integrates with dopri5 only, not '{method}'")
+    if dtype not in DTYPES:
+        raise ChemohostError(unknown("dtype", quote(str(dtype), 60), DTYPES))
     check_tolerances(rtol, atol)
     observables = [*model.state_names, *model.output_names]
     saved = _saved(model, observables, save)
@@ -273,7 +290,7 @@ def simulate(
         dose_log = None
         out, status, steps = simulate_state_events(model, batch, sel, rtol, atol, max_step, max_steps)
     else:
-        kernel = compile_model(model)
+        kernel = compile_model(model) if backend == "numba" else jax_kernel(model, dtype)
         n_state = len(model.states)
         y0 = np.empty((n, n_state))
         kernel.initial(matrix, y0)
@@ -313,6 +330,7 @@ def simulate(
         warnings.warn(f"solver failed for {failed} of {n} patients; their outputs after the failure are NaN",
                       RuntimeWarning, stacklevel=2)
     ds = _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs)
+    ds.attrs["backend"] = backend if backend == "numba" else f"jax ({dtype})"
     if batch.procedures:
         ds.attrs["procedures"] = json.dumps([str(x) for x in batch.procedures])
     if dose_log is not None:
@@ -344,6 +362,9 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
     ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
     and ``steps`` in place and returns the states and input rates at ``times[-1]``.
     """
+    if isinstance(kernel, JaxKernel):
+        return kernel.run(t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol, max_step,
+                          max_steps)
     import numba
 
     m, n_state = y0.shape

@@ -82,6 +82,8 @@ class StudyConfig(_Strict):
                                   "chemohost.limits.MAX_DURATION)")
     output_interval: FiniteFloat = Field(0.25, gt=0, description="spacing of saved times [day]")
     solver: SolverConfig = SolverConfig()
+    backend: str = Field("numba", pattern="^(numba|jax)$", description="numba (compiled CPU kernel, default) or "
+                         "jax (the same equations on a GPU when JAX sees one; needs chemohost[jax])")
     outputs: list[str] | None = None
     outcomes: OutcomesConfig = OutcomesConfig()
     profile_times: dict[str, FiniteFloat] | None = Field(

@@ -239,7 +239,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
             ds = simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
                           n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
                           atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
-                          rules=plan.rules[arm])
+                          rules=plan.rules[arm], backend=config.backend)
         except ChemohostError as exc:
             raise StudyError(f"arm {clip(arm)!r}: {exc}") from None
         results.append(ds.drop_attrs(deep=False) if hasattr(ds, "drop_attrs") else ds)  # keep units

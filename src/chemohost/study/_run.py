@@ -15,7 +15,7 @@ from ..core import Model
 from ..engine import simulate
 from ._config import StudyConfig, StudyError
 
-__all__ = ["build_model", "parameter_table", "run_study", "StudyPlan", "plan_study"]
+__all__ = ["build_model", "output_times", "parameter_table", "run_study", "simulate_arm", "StudyPlan", "plan_study"]
 
 EXTRAVASCULAR = ("oral", "ip", "sc")
 
@@ -173,6 +173,24 @@ def plan_study(config: StudyConfig) -> StudyPlan:
     return StudyPlan(config, regimens, procedures, rules, model, table, cohort, covariates, tuple(dict.fromkeys(citations)))
 
 
+def output_times(config: StudyConfig) -> np.ndarray:
+    """The saved times of a study [day]: every ``output_interval`` from 0, and the last day."""
+    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
+    return np.append(times, config.duration) if times[-1] < config.duration else times
+
+
+def simulate_arm(plan: StudyPlan, arm: str, times: np.ndarray) -> xr.Dataset:
+    """Arm ``arm`` of ``plan`` on the plan's cohort, as :func:`run_study` simulates it."""
+    config = plan.config
+    try:
+        return simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
+                        n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
+                        atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
+                        rules=plan.rules[arm])
+    except ChemohostError as exc:
+        raise StudyError(f"arm '{arm}': {exc}") from None
+
+
 def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | None = None) -> xr.Dataset:
     """Simulate every arm of ``config`` on the same virtual cohort.
 
@@ -181,9 +199,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
     ``parameter`` and the study's provenance in the attrs.
     """
     plan = plan or plan_study(config)
-    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
-    if times[-1] < config.duration:
-        times = np.append(times, config.duration)
+    times = output_times(config)
     results = []
     arms = list(plan.regimens)
     iterator = arms
@@ -192,13 +208,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
 
         iterator = tqdm(arms, desc="arms", unit="arm")
     for arm in iterator:
-        try:
-            ds = simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
-                          n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
-                          atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
-                          rules=plan.rules[arm])
-        except ChemohostError as exc:
-            raise StudyError(f"arm '{arm}': {exc}") from None
+        ds = simulate_arm(plan, arm, times)
         results.append(ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds)
     attrs = dict(ds.attrs)
     results = _pad_doses(results)

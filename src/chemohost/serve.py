@@ -258,7 +258,9 @@ class _App:
     def _series(self, ds, arm: str, key: str) -> list[tuple[str, np.ndarray]]:
         if key == "plasma":
             regimen = yaml.safe_load(ds.attrs["regimens"])[arm]
-            agents = dict.fromkeys(part.split()[0] for part in regimen.split(" + ") if part != "none")
+            from .drugs import get_drug
+
+            agents = dict.fromkeys(get_drug(part.split()[0]).key for part in regimen.split(" + ") if part != "none")
             out = []
             for agent in agents:
                 name = f"Plasma {agent} [ng/mL]"

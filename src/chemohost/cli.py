@@ -240,6 +240,25 @@ class Catalogue(str, Enum):
     citations = "citations"
 
 
+@app.command()
+def serve(
+    study: StudyArg = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 5006,
+    host: Annotated[str, typer.Option(help="Address to bind; the default is reachable from this machine only. "
+                                      "Give 0.0.0.0 only on a trusted network.")] = "127.0.0.1",
+    patients: Annotated[int, typer.Option(help="Mice per arm (1 to 1000).")] = 100,
+    duration: Annotated[Optional[float], typer.Option(help="Days simulated (1 to 180; default the study's).")] = None,
+) -> None:
+    """Explore a study in the browser: compose up to four arms (drug, dose, route, schedule, blockers) and see
+    tumour volume, drug levels, the host response, neutrophils, vessels and metastases on one time axis.
+
+    Example: chemohost serve --port 5006   (then open http://127.0.0.1:5006)
+    """
+    from .serve import serve as serve_app
+
+    serve_app(None if study is None else _load(study), port=port, host=host, patients=patients, duration=duration)
+
+
 @app.command(name="list")
 def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Catalogue.mechanisms) -> None:
     """List the model options and their choices, parameter sets, drugs or citations."""

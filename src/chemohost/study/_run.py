@@ -16,7 +16,7 @@ from ..core import Model
 from ..engine import simulate
 from ._config import StudyConfig, StudyError
 
-__all__ = ["build_model", "parameter_table", "run_study", "StudyPlan", "plan_study"]
+__all__ = ["build_model", "output_times", "parameter_table", "run_study", "simulate_arm", "StudyPlan", "plan_study"]
 
 EXTRAVASCULAR = ("oral", "ip", "sc")
 
@@ -218,6 +218,24 @@ def plan_study(config: StudyConfig) -> StudyPlan:
     return StudyPlan(config, regimens, procedures, rules, model, table, cohort, covariates, tuple(dict.fromkeys(citations)))
 
 
+def output_times(config: StudyConfig) -> np.ndarray:
+    """The saved times of a study [day]: every ``output_interval`` from 0, and the last day."""
+    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
+    return np.append(times, config.duration) if times[-1] < config.duration else times
+
+
+def simulate_arm(plan: StudyPlan, arm: str, times: np.ndarray) -> xr.Dataset:
+    """Arm ``arm`` of ``plan`` on the plan's cohort, as :func:`run_study` simulates it."""
+    config = plan.config
+    try:
+        return simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
+                        n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
+                        atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
+                        rules=plan.rules[arm], backend=config.backend)
+    except ChemohostError as exc:
+        raise StudyError(f"arm {clip(arm)!r}: {exc}") from None
+
+
 def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | None = None) -> xr.Dataset:
     """Simulate every arm of ``config`` on the same virtual cohort.
 
@@ -235,13 +253,7 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
 
         iterator = tqdm(arms, desc="arms", unit="arm")
     for arm in iterator:
-        try:
-            ds = simulate(plan.model, plan.regimens[arm], plan.cohort, times, covariates=plan.covariates,
-                          n_patients=config.cohort.size, method=config.solver.method, rtol=config.solver.rtol,
-                          atol=config.solver.atol, save=config.outputs, procedures=plan.procedures[arm],
-                          rules=plan.rules[arm], backend=config.backend)
-        except ChemohostError as exc:
-            raise StudyError(f"arm {clip(arm)!r}: {exc}") from None
+        ds = simulate_arm(plan, arm, times)
         results.append(ds.drop_attrs(deep=False) if hasattr(ds, "drop_attrs") else ds)  # keep units
     attrs = dict(ds.attrs)
     results = _pad_doses(results)

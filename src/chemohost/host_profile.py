@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .mechanisms._shared import CEP, HOMED_EPC, HOMED_MYELOID, MYELOID, NEUTROPHILS
+from .quantities import CEP, HOMED_EPC, HOMED_MYELOID, MYELOID, NEUTROPHILS
 
 __all__ = ["host_quantities", "protocol_times", "host_response_profile"]
 
@@ -25,7 +25,7 @@ CELLS = (CEP, MYELOID, HOMED_EPC, HOMED_MYELOID, NEUTROPHILS)
 
 def host_quantities(ds: xr.Dataset) -> list[str]:
     """Host-response variables present in ``ds``: effector signals ``"X [-]"`` that are states or G-CSF, and cells."""
-    from .mechanisms._shared import EFFECTORS, effector
+    from .quantities import EFFECTORS, effector
 
     names = [effector(label) for label in EFFECTORS.values()] + list(CELLS)
     return [n for n in names if n in ds.data_vars]

@@ -38,7 +38,7 @@ import numpy as np
 import xarray as xr
 
 from ._errors import ChemohostError
-from .mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
+from .quantities import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
 from .mechanisms.metastasis.cohorts import CohortGrid
 
 __all__ = ["DETECTION_VOLUME", "CohortGrid", "cohort_grid", "number_above", "size_distribution", "time_to_detection",
@@ -251,7 +251,7 @@ def metastasis_checks(results: xr.Dataset) -> list:
     IL-1 receptor blockade at the end: primary volume, number and burden of
     metastases, homed (M2) myeloid cells and vascular permeability.
     """
-    from .mechanisms._shared import HOMED_MYELOID, PERMEABILITY
+    from .quantities import HOMED_MYELOID, PERMEABILITY
     from .validation import Check
 
     arms = set(map(str, results.arm.values)) if "arm" in results.dims else set()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .._errors import unknown
-from ..mechanisms._shared import INITIAL_VOLUME, TUMOUR_VOLUME
+from ..quantities import INITIAL_VOLUME, TUMOUR_VOLUME
 from ._errors import CalibrationError
 
 __all__ = ["HahnfeldtLaw"]

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._errors import unknown
 from ..core import unit_of
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME, load_benzekry2014
 from ._errors import DataFileError
 

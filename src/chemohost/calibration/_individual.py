@@ -29,7 +29,7 @@ from scipy import stats
 from scipy.optimize import Bounds, least_squares, minimize
 
 from .._errors import SimulationError, unknown
-from ..mechanisms._shared import INITIAL_VOLUME, TUMOUR_VOLUME
+from ..quantities import INITIAL_VOLUME, TUMOUR_VOLUME
 from ._error_models import CENSORING_CODES, ErrorModel, LogNormalError, Observable, error_model
 from ._errors import CalibrationError
 from ._import import dose_regimens, observations, read_tidy

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .._errors import unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._errors import CalibrationError
 from ._jax_laws import jax_log_volume
 from ._laws import _kw, get_growth_law

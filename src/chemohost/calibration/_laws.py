@@ -19,7 +19,7 @@ import numpy as np
 
 from .._errors import OptionError, unknown
 from ..core import Parameter
-from ..mechanisms._shared import INITIAL_VOLUME
+from ..quantities import INITIAL_VOLUME
 from ._errors import CalibrationError
 
 __all__ = ["ClosedFormLaw", "CLOSED_FORMS", "TREATMENT_LAWS", "get_growth_law", "growth_law_names"]

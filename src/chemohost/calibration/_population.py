@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME
 from ._errors import CalibrationError
 from ._jax_population import (

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._errors import ChemohostError
 from .._yaml_config import load_config
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._error_models import Observable, error_model
 from ._errors import CalibrationError, DataFileError
 from ._import import read_nonmem, read_petab_measurements, read_tidy, tidy_benzekry2014, tidy_pdxe

@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from .._errors import ChemohostError, unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 
 __all__ = ["OutcomeError", "as_curves", "as_times", "cohort_curves", "labelled_curves"]
 

@@ -35,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from .._errors import unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._inputs import OutcomeError, as_curves, as_times, cohort_curves
 from ._mrecist import treatment_window
 

@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..drugs import get_drug
-from ..mechanisms._shared import TUMOUR_VOLUME, plasma
+from ..quantities import TUMOUR_VOLUME, plasma
 from ..study import StudyPlan
 from ._profiles import dose_times
 from ._summary import treatment_start, vehicle_arm
@@ -300,7 +300,7 @@ def host_signal_figure(results: xr.Dataset, plan: StudyPlan, names: list[str], *
 
 def capacity_figure(results: xr.Dataset, plan: StudyPlan) -> str:
     """Median vascular carrying capacity K [mm³] per arm on a log axis, small, to sit beside the tumour medians."""
-    from ..mechanisms._shared import VASCULAR_CAPACITY
+    from ..quantities import VASCULAR_CAPACITY
 
     arms = [str(a) for a in results["arm"].values]
     colours, widths = arm_colours(plan), _arm_widths(arms)
@@ -323,7 +323,7 @@ def capacity_figure(results: xr.Dataset, plan: StudyPlan) -> str:
 
 def neutrophil_figure(results: xr.Dataset, plan: StudyPlan) -> str:
     """Circulating neutrophils [10⁹/L] per arm: median, 5–95% band, vehicle median, CTCAE grade 3 and 4 lines."""
-    from ..mechanisms._shared import NEUTROPHILS
+    from ..quantities import NEUTROPHILS
     from ._host import GRADE3, GRADE4
 
     anc = results[NEUTROPHILS]

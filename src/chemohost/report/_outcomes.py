@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..mechanisms._shared import METASTASES, TUMOUR_VOLUME
+from ..quantities import METASTASES, TUMOUR_VOLUME
 from ..outcomes import (MRECIST_CLASSES, OutcomeError, cox_hazard_ratios, kaplan_meier, logrank, mrecist_table,
                         recist_table, time_to_endpoint)
 from ..outcomes._recist import RECIST_CLASSES

@@ -14,7 +14,7 @@ from .._errors import ChemohostError
 from ..citations import UnknownCitationError, get_citation
 from ..drugs import get_drug
 from ..host_profile import host_quantities, host_response_profile
-from ..mechanisms._shared import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
+from ..quantities import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
 from ..parameters import TAGS
 from ..study import StudyPlan
 from ..validation import reference_checks

@@ -9,7 +9,7 @@ import sympy
 from ..._errors import OptionError, unknown
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import (CEP, DAMAGE_SIGNAL, DAMAGED_VOLUME, HOMED_EPC, HOMED_MYELOID, IL1_SIGNALLING, MYELOID,
+from ...quantities import (CEP, DAMAGE_SIGNAL, DAMAGED_VOLUME, HOMED_EPC, HOMED_MYELOID, IL1_SIGNALLING, MYELOID,
                        MYELOID_SUPPRESSION, PERMEABILITY, PROTECTION, REPOPULATION,
                        TUMOUR_VOLUME, VASCULAR_SUPPORT, blockade, effector, plasma)
 from .effectors import HOST_SETS, _has_default

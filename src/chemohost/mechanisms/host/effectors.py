@@ -9,7 +9,7 @@ import sympy
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from ...parameters import parameter_sets
 from .._defaults import declared
-from .._shared import EFFECTORS, EXOGENOUS_GCSF, IL1_SIGNALLING, MMP9_ACTIVITY, blockade, effector, plasma
+from ...quantities import EFFECTORS, EXOGENOUS_GCSF, IL1_SIGNALLING, MMP9_ACTIVITY, blockade, effector, plasma
 
 HOST_SETS = ("RMM1Host",)
 SYMBOL = {"sdf1": "S", "gcsf": "G", "vegf": "V_g", "il1b": "I_1", "il6": "I_6", "mmp9": "M_m", "ev": "E_v"}

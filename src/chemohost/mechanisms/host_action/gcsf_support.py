@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ...core import Declaration, Mechanism, Q, register_mechanism
 from .._defaults import declared
-from .._shared import EXOGENOUS_GCSF, plasma
+from ...quantities import EXOGENOUS_GCSF, plasma
 
 
 @register_mechanism

@@ -7,7 +7,7 @@ import sympy
 from ..._errors import OptionError, unknown
 from ...core import Declaration, Mechanism, Parameter, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import KILL_HAZARD, MYELOID_SUPPRESSION, QUIESCENT_KILL_HAZARD, TUMOUR_VOLUME, plasma
+from ...quantities import KILL_HAZARD, MYELOID_SUPPRESSION, QUIESCENT_KILL_HAZARD, TUMOUR_VOLUME, plasma
 
 NK_CELLS = "NK cells [cells]"
 CD8_CELLS = "CD8+ T cells [cells]"

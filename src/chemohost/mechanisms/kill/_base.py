@@ -8,7 +8,7 @@ import sympy
 
 from ...core import Declaration, Mechanism, Parameter, Q
 from .._defaults import declared
-from .._shared import KILL_HAZARD, QUIESCENT_KILL_HAZARD, plasma
+from ...quantities import KILL_HAZARD, QUIESCENT_KILL_HAZARD, plasma
 
 
 class KillLaw(Mechanism):

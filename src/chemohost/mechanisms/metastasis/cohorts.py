@@ -13,7 +13,7 @@ import sympy
 from ..._errors import OptionError, unknown
 from ...core import Declaration, Input, Mechanism, Q, State, TimedInput, get_mechanism, register_mechanism
 from .._defaults import declared
-from .._shared import (CELLS_PER_MM3, DISSEMINATION_RATE, IL1_SIGNALLING, KILL_HAZARD, METASTASES, METASTATIC_BURDEN,
+from ...quantities import (CELLS_PER_MM3, DISSEMINATION_RATE, IL1_SIGNALLING, KILL_HAZARD, METASTASES, METASTATIC_BURDEN,
                        MMP9_ACTIVITY, MYELOID, PERMEABILITY, PROTECTION, REPOPULATION, SEEDING_RATE,
                        VIABLE_VOLUME, effector)
 

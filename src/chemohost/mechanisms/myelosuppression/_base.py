@@ -7,7 +7,7 @@ from typing import ClassVar
 import sympy
 
 from ...core import Declaration, Mechanism, Parameter, Q
-from .._shared import plasma_molar
+from ...quantities import plasma_molar
 from ..toxicity._base import DEFAULT_SETS, MYELOSUPPRESSION, PROLIFERATION, QUARTINO_SETS
 
 SETS_BY_TOXICITY: dict[str, dict[str, tuple[str, ...]]] = {"friberg": DEFAULT_SETS, "quartino": QUARTINO_SETS}

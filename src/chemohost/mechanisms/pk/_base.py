@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from ...core import Declaration, DoseTarget, Input, Mechanism, Parameter, State
 from .._defaults import declared
-from .._shared import plasma, plasma_molar
+from ...quantities import plasma, plasma_molar
 
 NG_PER_ML_PER_MG_PER_L = 1000.0
 

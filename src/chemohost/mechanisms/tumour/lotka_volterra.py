@@ -4,7 +4,7 @@ import sympy
 
 from ...core import Declaration, Mechanism, State, register_mechanism
 from .._defaults import declared
-from .._shared import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
+from ...quantities import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
                        TUMOUR_VOLUME, VIABLE_VOLUME, B, H, P)
 from .sensitive_resistant import RESISTANT_FRACTION
 from .single import SYMBOLS

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ...core import Declaration, Mechanism, Q, register_mechanism
 from .._defaults import declared
-from .._shared import ENDOTHELIAL_KILL, plasma
+from ...quantities import ENDOTHELIAL_KILL, plasma
 
 
 @register_mechanism

@@ -1,6 +1,12 @@
-"""Names of the quantities through which mechanisms talk to each other."""
+"""Named quantities: the names through which mechanisms, results, outcomes and reports talk to each other.
 
-from ..core import Q
+Each name is a sentence with its unit in brackets (``"Tumour volume [mm3]"``);
+functions build the per-drug and per-effector names (``plasma("paclitaxel")``).
+Mechanisms declare and read these quantities, the engine writes them into the
+results, and outcomes and reports look them up by the same names.
+"""
+
+from .core import Q
 
 TUMOUR_VOLUME = "Tumour volume [mm3]"
 VIABLE_VOLUME = "Viable tumour volume [mm3]"

@@ -8,5 +8,5 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.1.0"
 
 from ._errors import ChemohostError as ChemohostError
-from .core import Model as Model
+from .model import Model as Model
 from .engine import simulate as simulate

@@ -30,7 +30,7 @@ LAMBDA2 = "Spontaneous vascular loss rate [1/day]"
 
 @functools.cache
 def _model():
-    from ..core import Model
+    from ..model import Model
 
     return Model({"growth": "hahnfeldt", "vasculature": "hahnfeldt"})
 

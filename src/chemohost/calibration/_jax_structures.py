@@ -253,7 +253,7 @@ class ModelStructure:
 def structure_for(law_or_model, estimate, parameters, *, v0: float, t0: float | None, regimen, observable,
                   solver: str, rtol: float, atol: float, max_steps: int):
     """The structural model of a growth-law name, a law object or a :class:`chemohost.Model`."""
-    from ..core import Model
+    from ..model import Model
 
     parameters = dict(parameters or {})
     if isinstance(law_or_model, Model):

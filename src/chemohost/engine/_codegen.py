@@ -27,7 +27,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from ..core import TIME
 
 if TYPE_CHECKING:
-    from ..core import Model
+    from ..model import Model
 
 __all__ = ["Kernel", "compile_model", "cache_dir"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import ChemohostError
-from ..core import Model
+from ..model import Model
 
 BOLUS_ROUTES = ("iv_bolus", "oral", "ip", "sc")
 ADD_STATE, ADD_INPUT, SCALE_STATE = 0, 1, 2

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..core import TIME, Model
+from ..core import TIME
+from ..model import Model
 from ._codegen import _Symbols
 from ._events import ADD_INPUT, ADD_STATE, EventTable
 from ._simulate import Batch, prepare_batch

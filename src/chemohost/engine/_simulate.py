@@ -13,7 +13,8 @@ import numpy as np
 import xarray as xr
 
 from .._errors import ChemohostError, ParameterError, SimulationError, did_you_mean, unknown
-from ..core import Model, unit_of
+from ..core import unit_of
+from ..model import Model
 from ._codegen import METHODS, compile_model
 from ._events import build_events
 

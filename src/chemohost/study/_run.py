@@ -11,7 +11,7 @@ import xarray as xr
 
 from .._errors import ChemohostError
 from ..cohort import sample_cohort
-from ..core import Model
+from ..model import Model
 from ..engine import simulate
 from ._config import StudyConfig, StudyError
 

@@ -14,8 +14,19 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import yaml
 
 from ._errors import ChemohostError
+from .calibration import load_fit_study, plan_fit, run_fit
+from .citations import CitationRegistry, all_citations
+from .core import mechanism_registry
+from .drugs import blocker_names, drug_names, get_drug
+from .engine import compile_model
+from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
+from .io import check_writable, save_results
+from .parameters import parameter_sets
+from .report import concentration_profiles, write_report
+from .study import load_study, plan_study, reference_study, run_study
 
 app = typer.Typer(
     name="chemohost",
@@ -39,8 +50,6 @@ StudyArg = Annotated[
 
 def _is_fit_study(path: Path) -> bool:
     """Whether a YAML file is a fit study (it names parameters to ``estimate``) rather than a simulation study."""
-    import yaml
-
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
@@ -49,8 +58,6 @@ def _is_fit_study(path: Path) -> bool:
 
 
 def _load(study: Path | None):
-    from .study import load_study, reference_study
-
     return reference_study() if study is None else load_study(study)
 
 
@@ -66,9 +73,6 @@ def run(
 
     Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
     """
-    from .io import check_writable, save_results
-    from .study import load_study, plan_study, run_study
-
     config = _load(study)
     if patients is not None or seed is not None:
         data = config.model_dump()
@@ -80,16 +84,12 @@ def run(
     folder = check_writable(out or Path("results") / ("reference" if study is None else study.stem))
     typer.echo(f"{config.name}: {len(plan.regimens)} arms x {config.cohort.size} patients, "
                f"{config.duration:g} days, {len(plan.model.states)} states")
-    from .engine import compile_model
-
     compiled = time.perf_counter()
     compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
     if time.perf_counter() - compiled > 1:
         typer.echo(f"compiled the model's kernel in {time.perf_counter() - compiled:.1f} s (cached for later runs)")
     results = run_study(config, plan=plan, progress=progress)
     nc = save_results(results, folder / "results.nc")
-    from .report import concentration_profiles, write_report
-
     report = write_report(results, plan, folder, profiles=concentration_profiles(plan))
     failed = int((results["solver_status"] != 0).sum())
     typer.echo(f"wrote {report} and {nc} in {time.perf_counter() - started:.1f} s"
@@ -99,11 +99,7 @@ def run(
 @app.command()
 def check(study: Annotated[Path, typer.Argument(help="Study or fit-study YAML file to validate.")]) -> None:
     """Validate a study (file, regimens, model options, parameters) or a fit study without simulating."""
-    from .study import plan_study
-
     if _is_fit_study(study):
-        from .calibration import load_fit_study, plan_fit
-
         plan = plan_fit(load_fit_study(study))
         typer.echo(f"{study}: valid fit study — {len(plan.candidates) + 1} candidate model(s); "
                    f"fit it with: chemohost fit {study} DATA")
@@ -134,8 +130,6 @@ def fit(
 
     Example: chemohost fit examples/pdx_paclitaxel_fit.yaml ../shared/data/pdxe_gao2015 --out results/pdx_fit
     """
-    from .calibration import load_fit_study, plan_fit, run_fit
-
     config = load_fit_study(study)
     if starts is not None or seed is not None:
         settings = {**config.fit.model_dump(), **({"n_starts": starts} if starts else {}),
@@ -164,10 +158,6 @@ def cite(
     format: Annotated[CiteFormat, typer.Option("--format", "-f", help="Output format.")] = CiteFormat.text,
 ) -> None:
     """Print exactly the references a study uses (its mechanisms, parameter values and solver)."""
-    from .citations import CitationRegistry
-    from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
-    from .study import plan_study
-
     config = _load(study)
     plan = plan_study(config)
     method = METHOD_ALIASES.get(config.solver.method, config.solver.method)
@@ -187,8 +177,6 @@ def equations(
     format: Annotated[EquationFormat, typer.Option("--format", "-f")] = EquationFormat.markdown,
 ) -> None:
     """Print the equations of a study's model, derived from the mechanisms' declarations."""
-    from .study import plan_study
-
     typer.echo(plan_study(_load(study)).model.equations(format.value))
 
 
@@ -203,28 +191,20 @@ class Catalogue(str, Enum):
 def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Catalogue.mechanisms) -> None:
     """List the model options and their choices, parameter sets, drugs or citations."""
     if what is Catalogue.mechanisms:
-        from .core import mechanism_registry
-
         for family, choices in sorted(mechanism_registry().items()):
             typer.echo(f"{family}:")
             for name, cls in sorted(choices.items()):
                 typer.echo(f"  {name:24s} {cls.summary()}")
     elif what is Catalogue.parameter_sets:
-        from .parameters import parameter_sets
-
         for name in sorted(parameter_sets):
             typer.echo(f"{name:28s} {' '.join(parameter_sets[name].description.split())[:100]}")
     elif what is Catalogue.drugs:
-        from .drugs import blocker_names, drug_names, get_drug
-
         for name in drug_names():
             drug = get_drug(name)
             sets = ", ".join(f"{s}: {drug.pk_parameter_set_name(s) or '-'}" for s in ("mouse", "human"))
             typer.echo(f"{name:18s} {drug.drug_class:15s} PK sets ({sets})")
         typer.echo("blockers (host-response module): " + ", ".join(blocker_names()))
     else:
-        from .citations import all_citations
-
         for c in all_citations():
             typer.echo(f"{c.key:24s} {c}")
 

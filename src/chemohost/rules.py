@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import ChemohostError
+from ._errors import ChemohostError, unknown
 
 __all__ = ["RULES", "AdaptiveTherapy", "DoseModulation", "ResectionAtSize", "Rule", "ToxicityRule", "parse_rule",
            "parse_rules"]
@@ -266,8 +266,6 @@ def parse_rule(spec) -> Rule:
         raise ChemohostError(f"a rule is a one-key mapping such as {{'adaptive': {{'stop_below': 0.5}}}}, got {spec!r}")
     (name, fields), = spec.items()
     if name not in RULES:
-        from ._errors import unknown
-
         raise ChemohostError(unknown("rule", name, list(RULES)))
     fields = dict(fields or {})
     if "agents" in fields and fields["agents"] is not None:
@@ -275,8 +273,6 @@ def parse_rule(spec) -> Rule:
     allowed = [f for f in RULES[name].__dataclass_fields__]
     for key in fields:
         if key not in allowed:
-            from ._errors import unknown
-
             raise ChemohostError(f"rule '{name}': " + unknown("field", key, allowed))
     try:
         return RULES[name](**fields)

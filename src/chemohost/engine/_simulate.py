@@ -11,12 +11,16 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from tqdm.auto import tqdm
 
 from .._errors import ChemohostError, ParameterError, SimulationError, did_you_mean, unknown
 from ..core import unit_of
 from ..model import Model
-from ._codegen import METHODS, compile_model
-from ._events import build_events
+from ..provenance import __version__, versions
+from ..regimen import Regimen
+from ._codegen import METHODS, compile_model, run_kernel
+from ._control import simulate_controlled
+from ._events import build_events, procedure_list
 
 METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
 METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
@@ -105,8 +109,6 @@ def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_p
     if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
         raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
     if isinstance(regimen, str):
-        from ..regimen import Regimen
-
         regimen = Regimen.parse(regimen)
     if hasattr(parameters, "columns"):  # a DataFrame, one row per patient
         merged = {c: parameters[c].to_numpy(float) for c in parameters.columns}
@@ -114,15 +116,13 @@ def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_p
         merged = dict(parameters or {})
     merged.update(covariates or {})
     matrix, cov = resolve_parameters(model, merged, n_patients)
-    from ..procedures import parse_procedures
-
-    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0],
-                          parse_procedures(procedures))
+    procedures = procedure_list(procedures)
+    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0], procedures)
     first_event = float(events.time.min()) if events.time.size else 0.0
     t0 = min(0.0, float(times[0]), first_event) if t0 is None else float(t0)
     if times[0] < t0 or first_event < t0:
         raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
-    return Batch(regimen, times, t0, matrix, cov, events, parse_procedures(procedures))
+    return Batch(regimen, times, t0, matrix, cov, events, procedures)
 
 
 def simulate(
@@ -181,8 +181,10 @@ def simulate(
     save:
         Names of the states and outputs to keep (default: all).
     procedures:
-        Resections and inoculations (:mod:`chemohost.procedures`), as objects,
-        mappings or sentences such as ``"resection on day 21"``.
+        Resections and inoculations: objects whose ``events(model)`` gives the
+        engine's :class:`ScaleState` and :class:`AddToState` events, built by
+        :func:`chemohost.procedures.parse_procedures` from sentences such as
+        ``"resection on day 21"``.
     rules:
         Dosing rules decided per patient at visits (:mod:`chemohost.rules`):
         adaptive therapy, dose modulation, toxicity delays and reductions. With
@@ -216,8 +218,6 @@ def simulate(
     y0 = np.empty((n, n_state))
     kernel.initial(matrix, y0)
     if rules:
-        from ._control import simulate_controlled
-
         out, status, steps, dose_log = simulate_controlled(
             model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads, progress)
     else:
@@ -228,8 +228,6 @@ def simulate(
         chunks = range(0, n, max(1, chunk_size))
         bar = None
         if progress:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
         try:
             for start in chunks:
@@ -259,37 +257,7 @@ def simulate(
     return ds
 
 
-def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol,
-               max_step, max_steps, threads=None):
-    """One call of the compiled batch solver on patients ``y0`` (rows of ``params``) from ``t0``.
-
-    ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
-    and ``steps`` in place and returns the states and input rates at ``times[-1]``.
-    """
-    import numba
-
-    m, n_state = y0.shape
-    n_input = max(1, kernel.module.NINPUT)
-    u0 = np.zeros((m, n_input)) if u0 is None else np.ascontiguousarray(u0)
-    y_end, u_end = np.empty((m, n_state)), np.empty((m, n_input))
-    previous = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(threads)
-    try:
-        kernel.solve_batch(method)(
-            float(t0), times, np.ascontiguousarray(y0), u0, np.ascontiguousarray(params), *event_rows,
-            float(rtol), float(atol), float(max_step), int(max_steps), sel, out, y_end, u_end, status, steps,
-            64 * numba.get_num_threads(),
-        )
-    finally:
-        numba.set_num_threads(previous)
-    return y_end, u_end
-
-
 def _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs):
-    from .. import __version__
-    from ..provenance import versions
-
     states = set(model.state_names)
     data_vars = {
         name: (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state" if name in states else "output"})

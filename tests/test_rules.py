@@ -107,7 +107,7 @@ def test_resection_stops_the_primary_and_resection_at_size_acts_per_patient(mode
     assert float(v.sel(time=19)) > 1 and np.all(v.sel(time=slice(20, None)).values == 0.0)
     # a resection is the engine's ScaleState events on the primary's states
     events = [ScaleState(20.0, name, 0.0) for name in model.primary_states]
-    np.testing.assert_array_equal(simulate(model, None, params, TIMES, procedures=events)["Tumour volume [mm3]"], v)
+    np.testing.assert_array_equal(simulate(model, None, params, TIMES, procedures=events)["Tumour volume [mm3]"][0], v)
     cohort = {SLOPE: 0.0, "Gompertz initial growth rate [1/day]": [0.5, 0.728, 0.9]}
     ds = simulate(model, None, cohort, TIMES, n_patients=3, rules=[ResectionAtSize(volume=100.0)])
     vol = ds["Tumour volume [mm3]"].values

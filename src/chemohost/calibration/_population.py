@@ -24,8 +24,17 @@ from ..quantities import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME
 from ._errors import CalibrationError
 from ._import import observations
-from ._jax_population import (ERROR_MODELS, PRIOR_SD_TYPICAL, Transform, fit_map, fit_pooled, laplace_covariance,
-                              laplace_draws, problem_for, run_nuts)
+from ._jax_population import (
+    ERROR_MODELS,
+    PRIOR_SD_TYPICAL,
+    Transform,
+    fit_map,
+    fit_pooled,
+    laplace_covariance,
+    laplace_draws,
+    problem_for,
+    run_nuts,
+)
 from ._jax_structures import structure_for
 
 __all__ = ["PopulationFitter", "METHODS", "tidy_observations"]

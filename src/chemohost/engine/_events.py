@@ -25,27 +25,28 @@ ADD_STATE, ADD_INPUT, SCALE_STATE = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class ScaleState:
-    """At ``time`` [day], multiply the state named ``state`` by ``factor`` (a resection leaves ``factor`` behind)."""
+class StateEvent:
+    """An instantaneous change, at ``time`` [day], of the state named ``state``; it is its own procedure."""
 
     time: float
     state: str
-    factor: float
 
-    def events(self, model: Model) -> tuple[ScaleState]:
+    def events(self, model: Model) -> tuple[StateEvent]:
         return (self,)
 
 
 @dataclass(frozen=True)
-class AddToState:
-    """At ``time`` [day], add ``amount`` (in the state's unit) to the state named ``state`` (an inoculation of cells)."""
+class ScaleState(StateEvent):
+    """Multiply the state by ``factor`` (a resection leaves the fraction ``factor`` behind)."""
 
-    time: float
-    state: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class AddToState(StateEvent):
+    """Add ``amount``, in the state's unit, to the state (an inoculation of cells)."""
+
     amount: float
-
-    def events(self, model: Model) -> tuple[AddToState]:
-        return (self,)
 
 
 def procedure_list(procedures) -> tuple:

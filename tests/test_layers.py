@@ -193,6 +193,14 @@ def test_relative_imports_resolve_to_package_modules():
     assert _targets("chemohost.model", True, package) == ["chemohost.model._model"]
 
 
+def test_imports_inside_functions_are_found_and_type_checking_ones_skipped():
+    tree = ast.parse("import os\nif TYPE_CHECKING:\n    from .model import Model\n"
+                     "def f():\n    from .engine import simulate\n")
+    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert [id(n) in _in_functions(tree) for n in imports] == [False, False, True]
+    assert [id(n) in _type_checking_only(tree) for n in imports] == [False, True, False]
+
+
 # ------------------------------------------------------------------------------------- the package
 
 
@@ -219,8 +227,8 @@ def test_imports_go_down_the_layers():
 
 
 def test_functions_import_only_optional_heavy_packages():
-    hidden = [f"{importer}:{line} imports {imported}" for importer, imported, line, lazy in IMPORTS
-              if lazy and imported.split(".")[0] not in LAZY_IMPORTS]
+    hidden = dict.fromkeys(f"{importer}:{line} imports {imported}" for importer, imported, line, lazy in IMPORTS
+                           if lazy and imported.split(".")[0] not in LAZY_IMPORTS)
     assert not hidden, "imports inside functions (move them to the top of the module):\n" + "\n".join(hidden)
 
 

@@ -128,8 +128,9 @@ def test_procedures_and_rules_reject_bad_input(model):
                 {"resection": {"day": 1, "residual": 2}}, {"inoculation": {"day": 1, "cells": -5}}):
         with pytest.raises(ChemohostError):
             parse_procedure(bad)
-    with pytest.raises(ChemohostError, match="parse_procedures"):
-        simulate(model, None, {SLOPE: 0.0}, TIMES, procedures=["resection on day 20"])
+    for text in ("resection on day 20", ["resection on day 20"], {"resection": {"day": 20}}):
+        with pytest.raises(ChemohostError, match="parse_procedures"):
+            simulate(model, None, {SLOPE: 0.0}, TIMES, procedures=text)
     with pytest.raises(ChemohostError, match="Inoculated tumour cells"):
         simulate(model, None, {SLOPE: 0.0}, TIMES, procedures=[Inoculation(1, 1e6)])
     with pytest.raises(ChemohostError, match="did you mean|accepted"):

@@ -11,6 +11,7 @@ timed inputs (e.g. metastasis cohort windows) switch inputs at fixed times.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,7 @@ def procedure_list(procedures) -> tuple:
     """``procedures`` as a tuple of objects whose ``events(model)`` gives :class:`ScaleState` and :class:`AddToState`."""
     if procedures is None:
         return ()
-    items = (procedures,) if hasattr(procedures, "events") or isinstance(procedures, (str, dict)) else tuple(procedures)
+    items = (procedures,) if hasattr(procedures, "events") or isinstance(procedures, (str, Mapping)) else tuple(procedures)
     for item in items:
         if not callable(getattr(item, "events", None)):
             raise ChemohostError(f"procedure {str(item)[:200]!r} is not a procedure object; build procedures from "

@@ -29,7 +29,7 @@ from ._errors import ChemohostError
 from .engine import AddToState, ScaleState
 from .quantities import INOCULUM
 
-__all__ = ["INOCULUM", "Inoculation", "Resection", "parse_procedure", "parse_procedures"]
+__all__ = ["Inoculation", "Resection", "parse_procedure", "parse_procedures"]
 
 
 def _day(value, what: str) -> float:

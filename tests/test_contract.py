@@ -21,7 +21,7 @@ from chemohost.core import mechanism_registry, unit_of
 from chemohost.drugs import blocker_names, default_covariates, drug_names, get_drug
 from chemohost.parameters import TAGS, get_parameter_set, parameter_sets, ureg
 
-DRUG_FAMILIES = tuple(f for f in ch.core.drug_options() if f not in ("elimination",))
+DRUG_FAMILIES = tuple(f for f in ch.model.drug_options() if f not in ("elimination",))
 SPECIES = ("mouse", "human")
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from chemohost import Model
 from chemohost._errors import ChemohostError
-from chemohost.regimen import equal_cumulative_dose, equal_toxicity, mtd, neutrophil_nadir
+from chemohost.equal_toxicity import equal_toxicity, neutrophil_nadir
+from chemohost.regimen import equal_cumulative_dose, mtd
 
 PARAMS = {"Body weight [kg]": 0.02, "Paclitaxel myelosuppression slope [1/uM]": 0.1}
 REFERENCE = mtd("paclitaxel", 25, "mg/kg", every=7, cycles=4, start=10)

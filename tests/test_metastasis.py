@@ -20,7 +20,8 @@ import chemohost as ch
 from chemohost.metastasis import (COHORT_COUNTS, COHORT_LOG_SIZES, DETECTION_VOLUME, new_lesions, number_above,
                                   size_distribution, time_to_detection)
 from chemohost.parameters import get_parameter_set
-from chemohost.procedures import INOCULUM
+from chemohost.procedures import parse_procedures
+from chemohost.quantities import INOCULUM
 
 N, BURDEN, D = "Number of metastases [-]", "Metastatic burden [cell]", "Metastatic dissemination rate [1/day]"
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
@@ -164,7 +165,7 @@ def test_metastases_see_the_same_kill_hazard_as_the_primary():
 
 def test_surgery_stops_dissemination_and_metastases_keep_growing():
     times = np.arange(0.0, 30.25, 0.25)
-    ds = ch.simulate(exponential(), None, EXP, times, procedures=["resection on day 15"])
+    ds = ch.simulate(exponential(), None, EXP, times, procedures=parse_procedures(["resection on day 15"]))
     after = times > 15
     assert np.all(ds["Tumour volume [mm3]"].values[0, after] == 0)
     assert np.all(ds[D].values[0, after] == 0)
@@ -178,7 +179,7 @@ def test_neoadjuvant_and_adjuvant_chemotherapy_around_surgery():
     """Spontaneous metastasis with surgery on day 15: chemotherapy before it shrinks the primary and so seeds fewer
     metastases; chemotherapy after it cannot change their number but kills them (the same kill hazard)."""
     times = [15.5, 30.0]
-    surgery = ["resection on day 15"]
+    surgery = parse_procedures(["resection on day 15"])
     alone = ch.simulate(exponential(), None, EXP, times, procedures=surgery, **TIGHT)
     before = ch.simulate(exponential(), "paclitaxel 25 mg/kg iv bolus q3d x3 from day 6", EXP, times,
                          procedures=surgery, **TIGHT)
@@ -205,7 +206,7 @@ def test_inoculated_cells_establish_with_their_probability():
     params = {**EXP, "Metastatic dissemination coefficient [cell^(-gamma)/day]": 0.0,
               "Inoculated-cell establishment probability [-]": 2e-4, "Inoculated-cell arrest rate [1/day]": 2.0}
     times = np.array([0.5, 1.0, 1.5, 2.0, 10.0])
-    ds = ch.simulate(exponential(), None, params, times, procedures=["inoculation of 1e6 cells on day 1"], **TIGHT)
+    ds = ch.simulate(exponential(), None, params, times, procedures=parse_procedures(["inoculation of 1e6 cells on day 1"]), **TIGHT)
     expected = 200 * (1 - np.exp(-2.0 * np.maximum(times - 1, 0)))
     assert np.allclose(ds[N].values[0], expected, rtol=1e-7, atol=1e-9)
     assert float(ds[INOCULUM][0, -1]) == pytest.approx(1e6 * math.exp(-18), rel=1e-6)

@@ -13,6 +13,7 @@ import pytest
 
 import chemohost as ch
 from chemohost.metastasis import metastasis_checks
+from chemohost.procedures import parse_procedures
 from chemohost.study import load_study, plan_study, reference_study, run_study
 
 N, BURDEN, VOLUME = "Number of metastases [-]", "Metastatic burden [cell]", "Tumour volume [mm3]"
@@ -39,7 +40,8 @@ def reference_plan():
 
 def _typical(plan, regimen, parameters=None, times=(31.0,), procedures=None):
     p = plan.table["value"].to_dict() | (parameters or {})
-    return ch.simulate(plan.model, regimen, p, list(times), covariates=plan.covariates, procedures=procedures)
+    return ch.simulate(plan.model, regimen, p, list(times), covariates=plan.covariates,
+                       procedures=parse_procedures(procedures))
 
 
 # ------------------------------------------------------------------------------------------ V18

@@ -5,7 +5,8 @@ import pytest
 
 from chemohost import Model, simulate
 from chemohost._errors import ChemohostError
-from chemohost.procedures import Inoculation, Resection, parse_procedure
+from chemohost.engine import ScaleState
+from chemohost.procedures import Inoculation, Resection, parse_procedure, parse_procedures
 from chemohost.rules import AdaptiveTherapy, DoseModulation, ResectionAtSize, ToxicityRule
 
 OPTIONS = {"growth": "gompertz", "toxicity": "friberg",
@@ -101,9 +102,12 @@ def test_dose_modulation_raises_the_dose_of_a_growing_tumour(model):
 
 def test_resection_stops_the_primary_and_resection_at_size_acts_per_patient(model):
     params = {"Body weight [kg]": 0.02, SLOPE: 0.0}
-    ds = simulate(model, None, params, TIMES, procedures=["resection on day 20"])
+    ds = simulate(model, None, params, TIMES, procedures=parse_procedures(["resection on day 20"]))
     v = ds["Tumour volume [mm3]"][0]
     assert float(v.sel(time=19)) > 1 and np.all(v.sel(time=slice(20, None)).values == 0.0)
+    # a resection is the engine's ScaleState events on the primary's states
+    events = [ScaleState(20.0, name, 0.0) for name in model.primary_states]
+    np.testing.assert_array_equal(simulate(model, None, params, TIMES, procedures=events)["Tumour volume [mm3]"][0], v)
     cohort = {SLOPE: 0.0, "Gompertz initial growth rate [1/day]": [0.5, 0.728, 0.9]}
     ds = simulate(model, None, cohort, TIMES, n_patients=3, rules=[ResectionAtSize(volume=100.0)])
     vol = ds["Tumour volume [mm3]"].values
@@ -111,7 +115,7 @@ def test_resection_stops_the_primary_and_resection_at_size_acts_per_patient(mode
     assert day[0] > day[1] > day[2]
     # with other events but no doses (a procedure), the rule acts the same
     again = simulate(model, None, cohort, TIMES, n_patients=3, rules=[ResectionAtSize(volume=100.0)],
-                     procedures=["resection on day 79"])
+                     procedures=parse_procedures(["resection on day 79"]))
     np.testing.assert_allclose(again["Tumour volume [mm3]"].values[:, :-2], vol[:, :-2], rtol=1e-6)
     for row, d in zip(vol, day):
         assert row[TIMES < d].max() < 100.0 * 1.5 and row[TIMES == d - 1][0] < 100.0
@@ -124,6 +128,9 @@ def test_procedures_and_rules_reject_bad_input(model):
                 {"resection": {"day": 1, "residual": 2}}, {"inoculation": {"day": 1, "cells": -5}}):
         with pytest.raises(ChemohostError):
             parse_procedure(bad)
+    for text in ("resection on day 20", ["resection on day 20"], {"resection": {"day": 20}}):
+        with pytest.raises(ChemohostError, match="parse_procedures"):
+            simulate(model, None, {SLOPE: 0.0}, TIMES, procedures=text)
     with pytest.raises(ChemohostError, match="Inoculated tumour cells"):
         simulate(model, None, {SLOPE: 0.0}, TIMES, procedures=[Inoculation(1, 1e6)])
     with pytest.raises(ChemohostError, match="did you mean|accepted"):

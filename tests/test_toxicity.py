@@ -16,7 +16,7 @@ import sympy
 import xarray as xr
 
 import chemohost as ch
-from chemohost.mechanisms._shared import NEUTROPHILS, effector
+from chemohost.quantities import NEUTROPHILS, effector
 from chemohost.mechanisms.toxicity import GCSF, GRADE, MYELOSUPPRESSION, PROGENITORS, neutropenia_grade, transit
 from chemohost.parameters import get_parameter_set
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import chemohost as ch
-from chemohost.mechanisms._shared import ENDOTHELIAL_KILL, TUMOUR_VOLUME, VASCULAR_CAPACITY, VASCULAR_SUPPORT
+from chemohost.quantities import ENDOTHELIAL_KILL, TUMOUR_VOLUME, VASCULAR_CAPACITY, VASCULAR_SUPPORT
 from chemohost.parameters import get_parameter_set
 
 AGENTS = ("tnp-470", "endostatin", "angiostatin")

@@ -17,7 +17,21 @@ from typing import Annotated, Optional
 import typer
 
 from ._errors import ChemohostError, one_line, quote
-from .limits import MAX_PATIENTS, MAX_SEED
+from ._yaml_config import read_yaml
+from .calibration import load_fit_study, plan_fit, run_fit
+from .calibration._import import check_data_file
+from .citations import CitationRegistry, all_citations
+from .core import mechanism_registry
+from .drugs import blocker_names, drug_names, get_drug
+from .engine import compile_model
+from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
+from .io import check_writable, output_folder, save_results
+from .limits import MAX_PATIENTS, MAX_SEED, max_result_bytes
+from .parameters import parameter_sets
+from .report import concentration_profiles, write_report
+from .sbml import load as load_sbml
+from .serve import serve as serve_app
+from .study import StudyError, load_study, plan_study, reference_study, run_study
 
 app = typer.Typer(
     name="chemohost",
@@ -41,9 +55,6 @@ StudyArg = Annotated[
 
 def _is_fit_study(path: Path) -> bool:
     """Whether a YAML file is a fit study (it names parameters to ``estimate``) rather than a simulation study."""
-    from ._yaml_config import read_yaml
-    from .study import StudyError
-
     data = read_yaml(path, "study", StudyError)
     return isinstance(data, dict) and "estimate" in data
 
@@ -62,14 +73,10 @@ def _check_environment() -> None:
                     raise ChemohostError(f"environment variable CHEMOHOST_CACHE_DIR={quote(cache, 100)} lies inside "
                                          f"the file '{folder}'; point it at a folder")
                 break
-    from .limits import max_result_bytes
-
     max_result_bytes()
 
 
 def _load(study: Path | None):
-    from .study import load_study, reference_study
-
     return reference_study() if study is None else load_study(study)
 
 
@@ -88,9 +95,6 @@ def run(
 
     Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
     """
-    from .io import output_folder, save_results
-    from .study import load_study, plan_study, run_study
-
     config = _load(study)
     if patients is not None or seed is not None or backend is not None:
         data = config.model_dump()
@@ -105,8 +109,6 @@ def run(
     with output_folder(target) as folder:
         typer.echo(f"{config.name}: {len(plan.regimens)} arms x {config.cohort.size} patients, "
                    f"{config.duration:g} days, {len(plan.model.states)} states")
-        from .engine import compile_model
-
         compiled = time.perf_counter()
         if config.backend == "numba":
             compile_model(plan.model)  # compiled once per model, then loaded from the on-disk cache
@@ -116,9 +118,7 @@ def run(
         nc = save_results(results, folder / "results.nc")
         report = None
         if "sbml" not in plan.model.options:  # the report reads tumour and drug quantities an imported model lacks
-            from .report import concentration_profiles, write_report
-
-            # the profiles grid is 0.01 day, or the whole study when shorter
+                # the profiles grid is 0.01 day, or the whole study when shorter
             profiles = concentration_profiles(plan, step=min(0.01, config.duration))
             report = write_report(results, plan, folder, profiles=profiles)
     if report is None:
@@ -133,11 +133,7 @@ def run(
 @app.command()
 def check(study: Annotated[Path, typer.Argument(help="Study or fit-study YAML file to validate.")]) -> None:
     """Validate a study (file, regimens, model options, parameters) or a fit study without simulating."""
-    from .study import plan_study
-
     if _is_fit_study(study):
-        from .calibration import load_fit_study, plan_fit
-
         plan = plan_fit(load_fit_study(study))
         typer.echo(f"{study}: valid fit study — {len(plan.candidates) + 1} candidate model(s); "
                    f"fit it with: chemohost fit {study} DATA")
@@ -168,9 +164,6 @@ def fit(
 
     Example: chemohost fit examples/pdx_paclitaxel_fit.yaml ../shared/data/pdxe_gao2015 --out results/pdx_fit
     """
-    from .calibration import load_fit_study, plan_fit, run_fit
-    from .io import output_folder
-
     config = load_fit_study(study)
     if starts is not None or seed is not None:
         settings = {**config.fit.model_dump(), **({"n_starts": starts} if starts else {}),
@@ -178,8 +171,6 @@ def fit(
         config = load_fit_study({**config.model_dump(), "fit": settings})
     started = time.perf_counter()
     plan = plan_fit(config)
-    from .calibration._import import check_data_file
-
     check_data_file(data, folder=config.data.format == "pdxe", text=True)
     target = out or Path("results") / study.stem
     with output_folder(target) as folder:  # written as a unit, under a lock (see ``run``)
@@ -205,10 +196,6 @@ def cite(
     format: Annotated[CiteFormat, typer.Option("--format", "-f", help="Output format.")] = CiteFormat.text,
 ) -> None:
     """Print exactly the references a study uses (its mechanisms, parameter values and solver)."""
-    from .citations import CitationRegistry
-    from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
-    from .study import plan_study
-
     config = _load(study)
     plan = plan_study(config)
     method = METHOD_ALIASES.get(config.solver.method, config.solver.method)
@@ -228,8 +215,6 @@ def equations(
     format: Annotated[EquationFormat, typer.Option("--format", "-f")] = EquationFormat.markdown,
 ) -> None:
     """Print the equations of a study's model, derived from the mechanisms' declarations."""
-    from .study import plan_study
-
     typer.echo(plan_study(_load(study)).model.equations(format.value))
 
 
@@ -254,8 +239,6 @@ def serve(
 
     Example: chemohost serve --port 5006   (then open http://127.0.0.1:5006)
     """
-    from .serve import serve as serve_app
-
     serve_app(None if study is None else _load(study), port=port, host=host, patients=patients, duration=duration)
 
 
@@ -263,28 +246,20 @@ def serve(
 def list_(what: Annotated[Catalogue, typer.Argument(help="What to list.")] = Catalogue.mechanisms) -> None:
     """List the model options and their choices, parameter sets, drugs or citations."""
     if what is Catalogue.mechanisms:
-        from .core import mechanism_registry
-
         for family, choices in sorted(mechanism_registry().items()):
             typer.echo(f"{family}:")
             for name, cls in sorted(choices.items()):
                 typer.echo(f"  {name:24s} {cls.summary()}")
     elif what is Catalogue.parameter_sets:
-        from .parameters import parameter_sets
-
         for name in sorted(parameter_sets):
             typer.echo(f"{name:28s} {' '.join(parameter_sets[name].description.split())[:100]}")
     elif what is Catalogue.drugs:
-        from .drugs import blocker_names, drug_names, get_drug
-
         for name in drug_names():
             drug = get_drug(name)
             sets = ", ".join(f"{s}: {drug.pk_parameter_set_name(s) or '-'}" for s in ("mouse", "human"))
             typer.echo(f"{name:18s} {drug.drug_class:15s} PK sets ({sets})")
         typer.echo("blockers (host-response module): " + ", ".join(blocker_names()))
     else:
-        from .citations import all_citations
-
         for c in all_citations():
             typer.echo(f"{c.key:24s} {c}")
 
@@ -296,9 +271,7 @@ app.add_typer(sbml_app, name="sbml")
 @sbml_app.command(name="check")
 def sbml_check(file: Annotated[Path, typer.Argument(help="SBML file (Level 2 or 3) to import.")]) -> None:
     """Import an SBML document and summarise the model, or name what is not supported (exit 2)."""
-    from .sbml import load
-
-    model = load(file)
+    model = load_sbml(file)
     typer.echo(f"{file}: imports — {len(model.states)} states, {len(model.parameters)} parameters, "
                f"{len(model.output_names)} outputs, {len(model.state_events)} events (time unit: {model.time_unit})")
 

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .mechanisms._shared import CEP, HOMED_EPC, HOMED_MYELOID, MYELOID, NEUTROPHILS
+from .drugs import get_drug
+from .quantities import CEP, EFFECTORS, HOMED_EPC, HOMED_MYELOID, MYELOID, NEUTROPHILS, effector
+from .regimen import Regimen
 
 __all__ = ["host_quantities", "protocol_times", "host_response_profile"]
 
@@ -25,8 +27,6 @@ CELLS = (CEP, MYELOID, HOMED_EPC, HOMED_MYELOID, NEUTROPHILS)
 
 def host_quantities(ds: xr.Dataset) -> list[str]:
     """Host-response variables present in ``ds``: effector signals ``"X [-]"`` that are states or G-CSF, and cells."""
-    from .mechanisms._shared import EFFECTORS, effector
-
     names = [effector(label) for label in EFFECTORS.values()] + list(CELLS)
     return [n for n in names if n in ds.data_vars]
 
@@ -40,8 +40,6 @@ def protocol_times(regimen, until: float) -> dict[str, float]:
     events = regimen.dose_events(until, body_weight=1.0, body_surface_area=1.0) if regimen is not None else []
     if not events:
         return {}
-    from .drugs import get_drug
-
     treatment = [e for e in events if not get_drug(e.agent).is_blocker]  # anchor on the chemotherapy
     first = (treatment or events)[0]
     later = [e.time for e in events if e.agent == first.agent and e.time > first.time]
@@ -58,8 +56,6 @@ def host_response_profile(ds: xr.Dataset, times: dict[str, float] | None = None)
     strictly before the first dose; values at other times are interpolated
     linearly on the saved grid.
     """
-    from .regimen import Regimen
-
     if "arm" not in ds.dims:
         ds = ds.expand_dims(arm=[ds.attrs.get("regimen", "simulation")])
         regimens = {str(ds.arm.values[0]): ds.attrs.get("regimen", "none")}

@@ -38,11 +38,13 @@ import warnings
 
 import numpy as np
 import xarray as xr
+from scipy.interpolate import PchipInterpolator
 
 from ._deprecation import keyword_options
-from ._errors import ChemohostError
-from .mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN, TUMOUR_VOLUME
+from ._errors import ChemohostError, unknown
 from .mechanisms.metastasis.cohorts import COHORT_COUNTS, COHORT_LOG_SIZES, CohortGrid
+from .quantities import CELLS_PER_MM3, HOMED_MYELOID, METASTASES, METASTATIC_BURDEN, PERMEABILITY, TUMOUR_VOLUME
+from .validation import Check
 
 __all__ = ["DETECTION_VOLUME", "COHORT_COUNTS", "COHORT_LOG_SIZES", "CohortGrid", "cohort_grid", "number_above",
            "size_distribution", "time_to_detection", "new_lesions", "metastasis_checks", "METASTASES", "METASTATIC_BURDEN"]
@@ -74,8 +76,6 @@ def cohort_grid(results: xr.Dataset) -> CohortGrid:
 
 def _cells(size: float, unit: str) -> float:
     if unit not in UNITS:
-        from ._errors import unknown
-
         raise ChemohostError(unknown("size unit", unit, UNITS))
     value = float(size) * UNITS[unit]
     if not value > 0:
@@ -106,8 +106,6 @@ def _above(t: float, counts: np.ndarray, logs: np.ndarray, grid: CohortGrid, log
     cubic (PCHIP) pieces, sampled ``SUBDIVISIONS`` times per piece, and the set
     {s: y(s) > ln x} is measured with dD exactly on the linear pieces between samples.
     """
-    from scipy.interpolate import PchipInterpolator
-
     m = counts.shape[0]
     if t <= 0:
         return np.zeros((m, log_x.size))
@@ -260,9 +258,6 @@ def metastasis_checks(results: xr.Dataset) -> list:
     IL-1 receptor blockade at the end: primary volume, number and burden of
     metastases, homed (M2) myeloid cells and vascular permeability.
     """
-    from .mechanisms._shared import HOMED_MYELOID, PERMEABILITY
-    from .validation import Check
-
     arms = set(map(str, results.arm.values)) if "arm" in results.dims else set()
     checks = []
     v18 = ("vehicle", "paclitaxel", "gemcitabine", "paclitaxel + MMP-9 inhibitor")

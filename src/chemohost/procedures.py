@@ -1,6 +1,8 @@
 """Procedures: interventions that are not drugs — resection of the primary and inoculation of cells.
 
-A procedure becomes explicit events between integration segments, like a dose:
+A procedure becomes the engine's explicit state events between integration
+segments, like a dose (:class:`chemohost.engine.ScaleState`,
+:class:`chemohost.engine.AddToState`):
 
 - :class:`Resection` multiplies the primary tumour's states (its compartments
   and damage chain) by the residual fraction left behind (0 by default), so the
@@ -24,13 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._errors import ChemohostError, clip, quote
-from .engine._events import ADD_STATE, SCALE_STATE
+from .engine import AddToState, ScaleState
 from .limits import MAX_DAY
+from .quantities import INOCULUM
 
-__all__ = ["INOCULUM", "Inoculation", "Resection", "parse_procedure", "parse_procedures"]
-
-INOCULUM = "Inoculated tumour cells [cell]"
-"""The state an inoculation adds its cells to (declared by the metastasis mechanisms)."""
+__all__ = ["Inoculation", "Resection", "parse_procedure", "parse_procedures"]
 
 
 def _day(value, what: str) -> float:
@@ -69,7 +69,7 @@ class Resection:
         if not model.primary_states:
             raise ChemohostError("resection needs a primary tumour, but the model's tumour option is "
                                  f"'{model.options.get('tumour')}'")
-        return [(self.day, SCALE_STATE, name, self.residual) for name in model.primary_states]
+        return [ScaleState(self.day, name, self.residual) for name in model.primary_states]
 
     def __str__(self):
         left = f" leaving {100 * self.residual:g}%" if self.residual else ""
@@ -98,7 +98,7 @@ class Inoculation:
         if self.state not in model.state_names:
             raise ChemohostError(f"inoculation needs a model with the state '{self.state}'; "
                                  "add a metastasis mechanism to the model options")
-        return [(self.day, ADD_STATE, self.state, self.cells)]
+        return [AddToState(self.day, self.state, self.cells)]
 
     def __str__(self):
         return f"inoculation of {self.cells:g} cells on day {self.day:g}"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import platform
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("chemohost")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.1.0"
 
 PACKAGES = ("chemohost", "numpy", "scipy", "sympy", "numba", "xarray", "pandas")
 
@@ -15,8 +21,6 @@ def versions() -> dict[str, str]:
 
 @cache
 def _versions() -> tuple[tuple[str, str], ...]:
-    import platform
-
     found = {"python": platform.python_version()}
     for name in PACKAGES:
         try:

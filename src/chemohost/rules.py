@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import ChemohostError, clip, quote
+from ._errors import ChemohostError, clip, quote, unknown
 
 __all__ = ["RULES", "AdaptiveTherapy", "DoseModulation", "ResectionAtSize", "Rule", "ToxicityRule", "parse_rule",
            "parse_rules"]
@@ -270,8 +270,6 @@ def parse_rule(spec) -> Rule:
                              f"{quote(spec)}")
     (name, fields), = spec.items()
     if name not in RULES:
-        from ._errors import unknown
-
         raise ChemohostError(unknown("rule", clip(str(name)), list(RULES)))
     if not isinstance(fields, (dict, type(None))):
         raise ChemohostError(f"rule '{name}' takes a mapping of settings such as {{'stop_below': 0.5}} (or nothing), "
@@ -287,8 +285,6 @@ def parse_rule(spec) -> Rule:
     allowed = [f for f in RULES[name].__dataclass_fields__]
     for key in fields:
         if key not in allowed:
-            from ._errors import unknown
-
             raise ChemohostError(f"rule '{name}': " + unknown("field", clip(str(key)), allowed))
     try:
         return RULES[name](**fields)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import xarray as xr
 
-from .mechanisms._shared import CEP, HOMED_EPC, HOMED_MYELOID
+from .quantities import CEP, HOMED_EPC, HOMED_MYELOID
 
 __all__ = ["Check", "reference_checks"]
 

@@ -36,7 +36,9 @@ from scipy import stats
 from scipy.optimize import least_squares
 
 from .._errors import unknown
+from ..parameters import get_parameter_set
 from ._errors import CalibrationError
+from ._population import tidy_observations
 
 __all__ = [
     "ClaretModel", "ClaretFitter", "PiecewiseExposure", "SteinFitter", "STEIN_MODELS", "stein_curve",
@@ -130,8 +132,6 @@ class SteinFitter:
 
     def fit(self, data: pd.DataFrame) -> SteinFitter:
         """Fit every model to every subject of ``data`` (interchange format) and select one each; returns ``self``."""
-        from ._population import tidy_observations
-
         for m in self.models:
             if m not in STEIN_MODELS:
                 raise CalibrationError(unknown("Stein model", str(m), STEIN_MODELS))
@@ -350,12 +350,8 @@ class ClaretFitter:
 
     def fit(self, data: pd.DataFrame) -> ClaretFitter:
         """Fit each subject of ``data`` (interchange format, sizes in mm, time in days); returns ``self``."""
-        from ._population import tidy_observations
-
         start = self.start
         if start is None:
-            from ..parameters import get_parameter_set
-
             start = ClaretModel.from_parameter_set(get_parameter_set("Claret2009"))
         frame = _one_observable(tidy_observations(data), self.observable)
         rows, models = [], {}

@@ -6,14 +6,20 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment
+from markupsafe import Markup
 
+from ..citations import get_citation
+from ..provenance import __version__
 from ..report._figures import _figure, _png
 from ._individual import IndividualFitter
-from ._study_fit import FitPlan
+
+if TYPE_CHECKING:
+    from ._study_fit import FitPlan
 
 __all__ = ["write_fit_report"]
 
@@ -131,16 +137,12 @@ def _diagnostics_figure(fitter: IndividualFitter) -> str:
 
 
 def _references(keys) -> list[str]:
-    from ..citations import get_citation
-
     return [str(get_citation(key)) for key in dict.fromkeys(keys)]
 
 
 def write_fit_report(fitter: IndividualFitter, plan: FitPlan, data: pd.DataFrame, folder: str | Path,
                      ranking: pd.DataFrame | None = None) -> Path:
     """Write ``report.html`` and the CSV tables of a fitted study into ``folder``; returns the report's path."""
-    from .. import __version__
-
     folder = Path(folder)
     config = plan.config
     summary = fitter.summary
@@ -199,6 +201,4 @@ def write_fit_report(fitter: IndividualFitter, plan: FitPlan, data: pd.DataFrame
 
 
 def _markup(html: str):
-    from markupsafe import Markup
-
     return Markup(html)

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .._errors import unknown
-from ..mechanisms._shared import INITIAL_VOLUME, TUMOUR_VOLUME
+from ..engine import simulate
+from ..model import Model
+from ..quantities import INITIAL_VOLUME, TUMOUR_VOLUME
 from ._errors import CalibrationError
 
 __all__ = ["HahnfeldtLaw"]
@@ -30,8 +32,6 @@ LAMBDA2 = "Spontaneous vascular loss rate [1/day]"
 
 @functools.cache
 def _model():
-    from ..core import Model
-
     return Model({"growth": "hahnfeldt", "vasculature": "hahnfeldt"})
 
 
@@ -84,8 +84,6 @@ class HahnfeldtLaw:
 
         ``v0`` [mm3] is one initial volume or one per row of ``params``.
         """
-        from ..engine import simulate
-
         params = np.atleast_2d(np.asarray(params, dtype=float))
         times = np.asarray(times, dtype=float)
         grid, index = np.unique(times, return_inverse=True)

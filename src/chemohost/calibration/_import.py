@@ -37,8 +37,14 @@ import pandas as pd
 from .._errors import clip, quote, unknown
 from ..limits import MAX_DOSE_EVENTS, check_count
 from ..core import unit_of
-from ..mechanisms._shared import TUMOUR_VOLUME
-from ._data import SUBJECT, TIME, VOLUME, load_benzekry2014
+from ..drugs import agent_aliases
+from ..outcomes import read_pdxe_volumes
+from ..outcomes._inputs import OutcomeError
+from ..quantities import TUMOUR_VOLUME
+from ..regimen import AgentSchedule, Regimen
+from ..regimen._objects import ROUTES
+from ..regimen._units import UNITS
+from ._data import SUBJECT, TIME, VOLUME, load_benzekry2014, read_growth_table
 from ._errors import DataFileError
 
 __all__ = [
@@ -190,10 +196,6 @@ def _validate(frame: pd.DataFrame, at: _Where, model=None) -> pd.DataFrame:
 
 
 def _doses(text: dict[str, pd.Series], dose: np.ndarray, at: _Where) -> pd.DataFrame:
-    from ..drugs import agent_aliases
-    from ..regimen._objects import ROUTES
-    from ..regimen._units import UNITS
-
     aliases = agent_aliases()
     amount = np.full(dose.size, np.nan)
     amount[dose] = _numbers(text["amount"], "amount", at, dose, minimum=0.0, strict=True)[dose]
@@ -476,8 +478,6 @@ def dose_regimens(data: pd.DataFrame) -> dict[tuple[str, str], object]:
     Each dose row becomes a single administration at its time: a bolus
     (``AgentSchedule.bolus``) or, with a duration, an infusion.
     """
-    from ..regimen import AgentSchedule, Regimen
-
     if "agent" not in data.columns:
         return {}
     rows = data[data["agent"].fillna("").astype(str) != ""]
@@ -515,8 +515,6 @@ def tidy_benzekry2014(name: str | None = None, data_dir: str | os.PathLike | Non
     ``name`` (``"lung"``, ``"breast"``) to read the shared data folder, or the
     ``path`` of a file in the same ``ID, Time, Observation`` format.
     """
-    from ._data import read_growth_table
-
     if (name is None) == (path is None):
         raise DataFileError("tidy_benzekry2014: give either a data set name ('lung', 'breast') or a file path=")
     raw = read_growth_table(path) if path is not None else load_benzekry2014(name, data_dir)
@@ -557,9 +555,6 @@ def tidy_pdxe(
     max_time:
         Drop measurements after this day.
     """
-    from ..outcomes import read_pdxe_volumes
-    from ..outcomes._inputs import OutcomeError
-
     try:
         data = read_pdxe_volumes(path)
     except OutcomeError as exc:

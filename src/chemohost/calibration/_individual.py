@@ -29,7 +29,10 @@ from scipy import stats
 from scipy.optimize import Bounds, least_squares, minimize
 
 from .._errors import SimulationError, unknown
-from ..mechanisms._shared import INITIAL_VOLUME, TUMOUR_VOLUME
+from ..engine import simulate
+from ..engine._simulate import COVARIATES
+from ..quantities import INITIAL_VOLUME, TUMOUR_VOLUME
+from ..regimen import Regimen
 from ._error_models import CENSORING_CODES, ErrorModel, LogNormalError, Observable, error_model
 from ._errors import CalibrationError
 from ._import import dose_regimens, observations, read_tidy
@@ -97,8 +100,6 @@ class _ModelPredictor:
     fd_step, hessian_step = 1e-4, 2e-3
 
     def __init__(self, model, rtol: float, atol: float) -> None:
-        from ..engine._simulate import COVARIATES
-
         self.model, self.rtol, self.atol = model, rtol, atol
         self.names = (*model.parameter_names, *COVARIATES)
         self.quantities = (*model.state_names, *model.output_names)
@@ -114,8 +115,6 @@ class _ModelPredictor:
         return tuple(p.bounds) if p is not None else (0.0, math.inf)
 
     def predict(self, values, names, regimens, times, t0, quantities) -> dict[str, np.ndarray]:
-        from ..engine import simulate
-
         out = {q: np.full((len(values), times.size), np.nan) for q in quantities}
         keys = np.array([id(r) for r in regimens])  # one call per regimen object (each curve keeps its own)
         for key in dict.fromkeys(keys.tolist()):
@@ -229,8 +228,6 @@ class _Problem:
                     "cannot be compared on a log scale; drop it or mark it left-censored at a limit > 0")
 
     def _curves(self, tidy: pd.DataFrame, fitter: IndividualFitter) -> None:
-        from ..regimen import Regimen
-
         doses = dose_regimens(tidy)
         given = {g: (Regimen.parse(r) if isinstance(r, str) else r) for g, r in (fitter.regimens or {}).items()}
         groups = {g for _, g in self.curves}

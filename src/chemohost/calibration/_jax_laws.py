@@ -16,16 +16,26 @@ import types
 from collections.abc import Callable
 
 from . import _laws
+from ._errors import CalibrationError
 from ._laws import ClosedFormLaw
 
 __all__ = ["jax_log_volume"]
 
 
+def _import_jax():
+    """``(jax, jax.numpy)`` with float64 enabled, or an ImportError naming the extra."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise ImportError("population fits need JAX: pip install 'chemohost[fit]'") from None
+    jax.config.update("jax_enable_x64", True)
+    return jax, jnp
+
+
 @functools.cache
 def _jax_namespace() -> dict:
     """A copy of ``_laws``'s globals in which ``np`` is ``jax.numpy`` and its functions see that copy."""
-    from ._jax_structures import _import_jax
-
     _, jnp = _import_jax()
     namespace = dict(vars(_laws))
     namespace["np"] = jnp
@@ -47,8 +57,6 @@ def jax_log_volume(law: ClosedFormLaw) -> Callable:
     """
     fn = law.log_volume
     if fn.__module__ != _laws.__name__:
-        from ._errors import CalibrationError
-
         raise CalibrationError(f"growth law '{law.name}': its log_volume is not defined in chemohost's _laws "
                                "module, so no JAX version of it exists; write it with jax.numpy-compatible "
                                "np.<ufunc> calls in _laws.py")

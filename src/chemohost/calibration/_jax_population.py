@@ -48,12 +48,15 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import BFGS, Bounds, minimize
 
 from ._errors import CalibrationError
-from ._jax_structures import ModelStructure, _import_jax
+from ._jax_laws import _import_jax
+from ._jax_structures import ModelStructure
 
 __all__ = ["ERROR_MODELS", "PopulationProblem", "Transform"]
 
@@ -388,10 +391,6 @@ def _trust_region(fun, x0, box, tol):
     """Minimise ``fun`` (value and gradient) by a trust-region method with BFGS curvature within ``box``
     (SciPy ``trust-constr``): a rejected or non-finite trial point shrinks the region instead of ending
     the search, as a line search would."""
-    import warnings
-
-    from scipy.optimize import BFGS, Bounds, minimize
-
     lo, hi = (np.array(b) for b in zip(*box))
     with warnings.catch_warnings():  # a rejected (penalised) step leaves BFGS without an update: harmless
         warnings.filterwarnings("ignore", message="delta_grad == 0.0", category=UserWarning)

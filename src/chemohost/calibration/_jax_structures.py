@@ -18,25 +18,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import sympy
 
 from .._errors import unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..engine._codegen import _Symbols
+from ..engine._scipy import apply_doses, code_symbols
+from ..engine._simulate import prepare_batch, simulate
+from ..model import Model
+from ..quantities import TUMOUR_VOLUME
 from ._errors import CalibrationError
-from ._jax_laws import jax_log_volume
+from ._hahnfeldt import _model
+from ._jax_laws import _import_jax, jax_log_volume
 from ._laws import _kw, get_growth_law
 
 __all__ = ["LawStructure", "ModelStructure", "structure_for"]
-
-
-def _import_jax():
-    """``(jax, jax.numpy)`` with float64 enabled, or an ImportError naming the extra."""
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        raise ImportError("population fits need JAX: pip install 'chemohost[fit]'") from None
-    jax.config.update("jax_enable_x64", True)
-    return jax, jnp
 
 
 class LawStructure:
@@ -120,8 +115,6 @@ class ModelStructure:
 
     def __init__(self, model, estimate: Sequence[str], parameters: Mapping[str, float], regimen, observable: str | None,
                  t0: float | None, solver: str, rtol: float, atol: float, max_steps: int):
-        from ..engine._scipy import code_symbols
-
         self.model = model
         if not estimate:
             raise CalibrationError("a Model needs estimate=[...]: the names of the parameters to estimate; "
@@ -152,14 +145,10 @@ class ModelStructure:
 
     def _batch(self, t_end: float):
         """The engine's one-patient batch (held parameters, dosing events) up to ``t_end`` [day]."""
-        from ..engine._simulate import prepare_batch
-
         return prepare_batch(self.model, self.regimen, self.parameters, [t_end], None, 1, self._t0)
 
     def _segments(self, t_end: float) -> list[tuple[float, float, np.ndarray, np.ndarray]]:
         """``(t_start, t_stop, state jump at t_start, input rates on the segment)`` up to ``t_end``."""
-        from ..engine._scipy import apply_doses
-
         batch = self._batch(t_end)
         events, p = batch.events, batch.parameters
         if {int(s) for s in events.scale if s >= 0} & set(self._columns):
@@ -181,10 +170,6 @@ class ModelStructure:
 
     def jax_predict(self, t_end: float):
         """``f(theta (K,), t (T,)) -> observable (T,)`` for times in [t0, t_end], traceable by JAX."""
-        import sympy
-
-        from ..engine._codegen import _Symbols
-
         _, jnp = _import_jax()
         time, states, params, _, _, _, initial = self._symbols
         f_init = sympy.lambdify((params,), initial, modules="jax", cse=True)
@@ -218,8 +203,6 @@ class ModelStructure:
         approximation needs; the backend's checkpointed adjoint is reverse-mode only.
         """
         import diffrax
-        import sympy
-
         _, jnp = _import_jax()
         time, states, params, inputs, rhs, _, _ = self._symbols
         f = sympy.lambdify((time, states, params, inputs), rhs, modules="jax", cse=True)
@@ -238,8 +221,6 @@ class ModelStructure:
 
     def predict(self, theta: np.ndarray, times: np.ndarray) -> np.ndarray:
         """The observable at ``times`` for a batch ``theta`` ``(N, K)`` with :func:`chemohost.simulate`."""
-        from ..engine._simulate import simulate
-
         theta = np.atleast_2d(theta)
         params = {**self.parameters, **{n: theta[:, j] for j, n in enumerate(self.names)}}
         ds = simulate(self.model, self.regimen, params, np.asarray(times, float), n_patients=theta.shape[0],
@@ -253,8 +234,6 @@ class ModelStructure:
 def structure_for(law_or_model, estimate, parameters, *, v0: float, t0: float | None, regimen, observable,
                   solver: str, rtol: float, atol: float, max_steps: int):
     """The structural model of a growth-law name, a law object or a :class:`chemohost.Model`."""
-    from ..core import Model
-
     parameters = dict(parameters or {})
     if isinstance(law_or_model, Model):
         return ModelStructure(law_or_model, estimate or (), parameters, regimen, observable, t0, solver, rtol, atol,
@@ -263,8 +242,6 @@ def structure_for(law_or_model, estimate, parameters, *, v0: float, t0: float | 
         raise CalibrationError("a regimen needs a chemohost Model; a closed-form growth law describes untreated "
                                "growth")
     if law_or_model == "hahnfeldt":
-        from ._hahnfeldt import _model
-
         law = get_growth_law("hahnfeldt")
         return ModelStructure(_model(), estimate or law.parameter_names, {**law.fixed_parameters(v0), **parameters},
                               None, observable,

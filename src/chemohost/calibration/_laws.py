@@ -19,8 +19,10 @@ import numpy as np
 
 from .._errors import OptionError, unknown
 from ..core import Parameter
-from ..mechanisms._shared import INITIAL_VOLUME
+from ..core._mechanism import get_mechanism
+from ..quantities import INITIAL_VOLUME
 from ._errors import CalibrationError
+from ._hahnfeldt import HahnfeldtLaw
 
 __all__ = ["ClosedFormLaw", "CLOSED_FORMS", "TREATMENT_LAWS", "get_growth_law", "growth_law_names"]
 
@@ -171,8 +173,6 @@ class ClosedFormLaw:
 @functools.cache
 def _declaration(name: str):
     """The growth mechanism registered as ``name`` and its declared parameters by symbol."""
-    from ..core._mechanism import get_mechanism
-
     cls = get_mechanism("growth", name)
     return cls, {p.symbol: p for p in cls().parameters()}
 
@@ -240,8 +240,6 @@ def get_growth_law(law) -> object:
     if law in TREATMENT_LAWS:
         return TREATMENT_LAWS[law]
     if law == "hahnfeldt":
-        from ._hahnfeldt import HahnfeldtLaw
-
         return HahnfeldtLaw()
     raise OptionError(unknown("growth law for calibration", law, growth_law_names()))
 

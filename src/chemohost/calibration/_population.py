@@ -15,11 +15,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from .._errors import unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..cohort import sample_cohort
+from ..parameters import Correlation, LogNormalVariability, ParameterValue
+from ..quantities import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME
 from ._errors import CalibrationError
+from ._import import observations
 from ._jax_population import (
     ERROR_MODELS,
     PRIOR_SD_TYPICAL,
@@ -55,8 +59,6 @@ def tidy_observations(data: pd.DataFrame) -> pd.DataFrame:
         raise CalibrationError(f"data must be a pandas DataFrame with columns {', '.join(COLUMNS)}, "
                                f"not {type(data).__name__}")
     if set(COLUMNS) <= set(data.columns):
-        from ._import import observations
-
         frame = observations(data).copy()
     elif {SUBJECT, TIME, VOLUME} <= set(data.columns):
         frame = data.rename(columns={TIME: "time", VOLUME: "value"}).assign(observable=TUMOUR_VOLUME)
@@ -457,8 +459,6 @@ class PopulationFitter:
                 "error": self.sigma_.to_numpy()}
 
     def _dataset(self, draws: dict):
-        import xarray as xr
-
         c, d = draws["typical"].shape[:2]
         coords = {"chain": np.arange(c), "draw": np.arange(d), "parameter": self.names_,
                   "random_effect": self.random_names_, "random_effect_2": self.random_names_,
@@ -477,8 +477,6 @@ class PopulationFitter:
         return ds
 
     def _datatree(self, posterior, diverging):
-        import xarray as xr
-
         obs = self.data_.reset_index(drop=True)
         observed = xr.Dataset({"value": ("observation", obs["value"].to_numpy())},
                               coords={"observation": np.arange(len(obs)), "subject": ("observation", obs["subject"]),
@@ -544,8 +542,6 @@ class PopulationFitter:
             When a varying parameter is logit-normal (a finite upper bound):
             log-normal variability cannot represent it.
         """
-        from ..parameters import Correlation, LogNormalVariability, ParameterValue
-
         self._check_fitted()
         logit = [n for n in self.random_names_ if not self.problem_.transforms[self.names_.index(n)].log]
         if logit:
@@ -568,8 +564,6 @@ class PopulationFitter:
 
     def to_cohort(self, n: int, seed: int = 0, at: Mapping[str, object] | None = None) -> pd.DataFrame:
         """``n`` virtual subjects drawn from the fitted population (:func:`chemohost.cohort.sample_cohort`)."""
-        from ..cohort import sample_cohort
-
         typical, variability = self.cohort_distribution(at)
         return sample_cohort(n, typical, variability, seed=seed)
 

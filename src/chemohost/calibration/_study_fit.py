@@ -17,13 +17,17 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .._errors import ChemohostError
+from .._errors import ChemohostError, unknown as unknown_message
 from .._yaml_config import load_config
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
+from ..study import StudyConfig, plan_study
 from ._error_models import Observable, error_model
 from ._errors import CalibrationError, DataFileError
+from ._fit_report import write_fit_report
 from ._import import read_nonmem, read_petab_measurements, read_tidy, tidy_benzekry2014, tidy_pdxe
 from ._individual import IndividualFitter
+from ._laws import get_growth_law
+from ._selection import compare_models
 
 __all__ = ["FitConfig", "FitPlan", "load_fit_study", "plan_fit", "load_fit_data", "run_fit"]
 
@@ -159,8 +163,6 @@ def _fitter(config: FitConfig, law: str | None, options: dict | None, estimate: 
     per_group = [name for name, spec in estimate.items() if spec.per_group]
     settings = config.fit.model_dump()
     if law is not None:
-        from ._laws import get_growth_law
-
         given = [g for g, spec in config.groups.items() if spec.regimen.strip().lower() not in ("none", "")]
         if given:
             raise CalibrationError(f"{where}: groups.{given[0]}.regimen: a growth law takes no doses; give the "
@@ -174,8 +176,6 @@ def _fitter(config: FitConfig, law: str | None, options: dict | None, estimate: 
         fitter = IndividualFitter(law, observables, errors, estimate=list(estimate), fixed=dict(parameters),
                                   bounds=bounds, per_group=per_group, group_parameters=held_groups, **settings)
         return fitter, held, citations
-    from ..study import StudyConfig, plan_study
-
     arms = {g: spec.regimen for g, spec in config.groups.items()} or {"data": "none"}
     study = StudyConfig(name=config.name, model=options, parameter_sets=config.parameter_sets,
                         parameters=parameters, covariates=config.covariates,
@@ -187,8 +187,6 @@ def _fitter(config: FitConfig, law: str | None, options: dict | None, estimate: 
     table = plan.table
     unknown = [n for n in estimate if n not in table.index]
     if unknown:
-        from .._errors import unknown as unknown_message
-
         raise CalibrationError(f"{where}: estimate: " + unknown_message("parameter", unknown[0], table.index))
     held = table.loc[[n for n in table.index if n not in estimate], ["value", "tag", "source"]]
     covariates = pd.DataFrame({"value": pd.Series(plan.covariates, dtype=float), "tag": "user",
@@ -266,9 +264,6 @@ def run_fit(config: FitConfig, data_path: str | os.PathLike, out: str | os.PathL
 
     Returns the fitted :class:`IndividualFitter`, the ranking (or None) and the report's path.
     """
-    from ._fit_report import write_fit_report
-    from ._selection import compare_models
-
     plan = plan or plan_fit(config)
     folder = Path(out)
     try:

@@ -1,4 +1,7 @@
-"""Declarations, mechanisms and model composition."""
+"""Declarations and the mechanism base: states, parameters, inputs, named quantities' symbols and the mechanism registry.
+
+The model that composes mechanisms lives one layer up, in :mod:`chemohost.model`.
+"""
 
 from ._declarations import TIME as TIME
 from ._declarations import Declaration as Declaration
@@ -15,6 +18,3 @@ from ._mechanism import Mechanism as Mechanism
 from ._mechanism import get_mechanism as get_mechanism
 from ._mechanism import mechanism_registry as mechanism_registry
 from ._mechanism import register_mechanism as register_mechanism
-from ._model import DEFAULT_OPTIONS as DEFAULT_OPTIONS
-from ._model import drug_options as drug_options
-from ._model import Model as Model

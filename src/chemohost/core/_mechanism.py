@@ -81,9 +81,7 @@ def register_mechanism(cls: type[Mechanism]) -> type[Mechanism]:
 
 
 def mechanism_registry() -> dict[str, dict[str, type[Mechanism]]]:
-    """All registered mechanisms, by family then name."""
-    from .. import mechanisms  # noqa: F401  (registers the built-in mechanisms)
-
+    """All registered mechanisms, by family then name (the built-in ones register when :mod:`chemohost.mechanisms` is imported)."""
     return {family: dict(names) for family, names in _REGISTRY.items()}
 
 

@@ -20,6 +20,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
@@ -27,9 +33,9 @@ from sympy.printing.pycode import PythonCodePrinter
 from ..core import TIME
 
 if TYPE_CHECKING:
-    from ..core import Model
+    from ..model import Model
 
-__all__ = ["Kernel", "compile_model", "cache_dir"]
+__all__ = ["Kernel", "compile_model", "cache_dir", "run_kernel"]
 
 METHODS = ("dopri5", "rosenbrock23")
 """Integration methods of a kernel; each gets its own entry point ``solve_batch_<method>``."""
@@ -222,9 +228,7 @@ _SIGNATURE = (
 @contextmanager
 def _lock(path: Path):
     """An exclusive lock on ``path`` across processes (no-op where ``fcntl`` is unavailable)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    if fcntl is None:  # pragma: no cover - Windows
         yield
         return
     with open(path, "w") as handle:
@@ -264,3 +268,30 @@ def compile_model(model: Model) -> Kernel:
     if fingerprint not in _KERNELS:
         _KERNELS[fingerprint] = _compile(fingerprint, generate_source(model), generate_initial_source(model))
     return _KERNELS[fingerprint]
+
+
+def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol,
+               max_step, max_steps, threads=None):
+    """One call of the compiled batch solver on patients ``y0`` (rows of ``params``) from ``t0``.
+
+    ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
+    and ``steps`` in place and returns the states and input rates at ``times[-1]``.
+    """
+    import numba
+
+    m, n_state = y0.shape
+    n_input = max(1, kernel.module.NINPUT)
+    u0 = np.zeros((m, n_input)) if u0 is None else np.ascontiguousarray(u0)
+    y_end, u_end = np.empty((m, n_state)), np.empty((m, n_input))
+    previous = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(threads)
+    try:
+        kernel.solve_batch(method)(
+            float(t0), times, np.ascontiguousarray(y0), u0, np.ascontiguousarray(params), *event_rows,
+            float(rtol), float(atol), float(max_step), int(max_steps), sel, out, y_end, u_end, status, steps,
+            64 * numba.get_num_threads(),
+        )
+    finally:
+        numba.set_num_threads(previous)
+    return y_end, u_end

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from tqdm.auto import tqdm
 
 from .._errors import ChemohostError, unknown
+from ..drugs import blocker_names
+from ._codegen import run_kernel
 from ._events import ADD_STATE, SCALE_STATE
-from ._simulate import run_kernel
 
 
 def _controlled_agents(rule, agents: tuple[str, ...]) -> set[str]:
@@ -25,8 +27,6 @@ def _controlled_agents(rule, agents: tuple[str, ...]) -> set[str]:
             raise ChemohostError(f"rule '{rule}' controls {sorted(missing)}, which the regimen does not give; "
                                  f"its agents are: {', '.join(sorted(set(agents))) or 'none'}")
         return set(rule.agents)
-    from ..drugs import blocker_names
-
     return {a for a in agents if a not in blocker_names()}
 
 
@@ -75,8 +75,6 @@ def simulate_controlled(model, kernel, method, batch, y0, sel, rules, rtol, atol
                    max_step, max_steps, threads)[0][:, -1]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=round(t_end - t, 6), unit="day", desc="simulating visit to visit", leave=False)
     while True:
         view = {name: obs[:, col] for name, col in watch_cols.items()}

@@ -3,22 +3,63 @@
 Each dose becomes one event (a bolus added to a state) or two (an input rate
 raised at the start of an infusion and lowered at its end). Events carry
 per-patient values, so doses by body weight or body-surface area scale with
-each patient's covariates. Procedures (:mod:`chemohost.procedures`) add
-resections (states multiplied) and inoculations (amounts added); a model's own
+each patient's covariates. Procedures such as resections and inoculations
+(built by :mod:`chemohost.procedures`) give the engine's state events,
+:class:`ScaleState` and :class:`AddToState`; a model's own
 timed inputs (e.g. metastasis cohort windows) switch inputs at fixed times.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._errors import ChemohostError
-from ..core import Model
+from ..drugs import blocker_names
+from ..model import Model
+from ..regimen import Regimen
 
 BOLUS_ROUTES = ("iv_bolus", "oral", "ip", "sc")
 ADD_STATE, ADD_INPUT, SCALE_STATE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """An instantaneous change, at ``time`` [day], of the state named ``state``; it is its own procedure."""
+
+    time: float
+    state: str
+
+    def events(self, model: Model) -> tuple[StateEvent]:
+        return (self,)
+
+
+@dataclass(frozen=True)
+class ScaleState(StateEvent):
+    """Multiply the state by ``factor`` (a resection leaves the fraction ``factor`` behind)."""
+
+    factor: float
+
+
+@dataclass(frozen=True)
+class AddToState(StateEvent):
+    """Add ``amount``, in the state's unit, to the state (an inoculation of cells)."""
+
+    amount: float
+
+
+def procedure_list(procedures) -> tuple:
+    """``procedures`` as a tuple of objects whose ``events(model)`` gives :class:`ScaleState` and :class:`AddToState`."""
+    if procedures is None:
+        return ()
+    items = (procedures,) if hasattr(procedures, "events") or isinstance(procedures, (str, Mapping)) else tuple(procedures)
+    for item in items:
+        if not callable(getattr(item, "events", None)):
+            raise ChemohostError(f"procedure {str(item)[:200]!r} is not a procedure object; build procedures from "
+                                 "text with chemohost.procedures.parse_procedures(['resection on day 21'])")
+    return items
 
 
 @dataclass(frozen=True)
@@ -74,8 +115,6 @@ def _dose_target(model: Model, ev, where: str):
         return target
     routes = sorted(r for (a, r) in model.dose_targets if a == ev.agent)
     if not routes:
-        from ..drugs import blocker_names
-
         if ev.agent in blocker_names():
             raise ChemohostError(
                 f"{where}: '{ev.agent}' is an adjuvant blocker; blockers act through the host-response "
@@ -93,8 +132,6 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
     rows: list[tuple[float, int, int, np.ndarray, int, int]] = []
     agents: list[str] = []
     if regimen is not None and len(regimen):
-        from ..regimen import Regimen
-
         for schedule in regimen:
             where = f"regimen '{schedule}'"
             factor = None
@@ -112,10 +149,10 @@ def build_events(model: Model, regimen, until: float, covariates: dict[str, np.n
                     rows.append((ev.time, ADD_INPUT, idx, ev.rate * factor, scale, dose))
                     rows.append((ev.time + ev.duration, ADD_INPUT, idx, -ev.rate * factor, scale, dose))
     for procedure in procedures:
-        for time, kind, name, value in procedure.events(model):
-            if time <= until:
-                index = (states if kind != ADD_INPUT else inputs).index(name)
-                rows.append((float(time), kind, index, np.full(n, float(value)), -1, -1))
+        for event in procedure.events(model):
+            if event.time <= until:
+                kind, value = (SCALE_STATE, event.factor) if isinstance(event, ScaleState) else (ADD_STATE, event.amount)
+                rows.append((float(event.time), kind, states.index(event.state), np.full(n, float(value)), -1, -1))
     for timed in model.timed_inputs:
         if timed.time <= until:
             rows.append((timed.time, ADD_INPUT, inputs.index(timed.input), np.full(n, timed.change), -1, -1))

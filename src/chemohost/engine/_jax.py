@@ -21,7 +21,7 @@ import sympy
 
 from .._deprecation import keyword_options
 from .._errors import ChemohostError
-from ..core import Model
+from ..model import Model
 from ._events import EventTable
 from ._scipy import apply_doses, code_symbols, lambdify_model
 from ._simulate import prepare_batch

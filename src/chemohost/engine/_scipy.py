@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 import sympy
+from scipy.integrate import solve_ivp
 
-from ..core import TIME, Model
+from ..core import TIME
+from ..model import Model
 from ._codegen import _Symbols, jacobian
 from ._events import ADD_INPUT, ADD_STATE, EventTable
 from ._simulate import Batch, prepare_batch
@@ -180,8 +182,6 @@ def simulate_scipy(
 def _solve_patient(functions: ModelFunctions, batch: Batch, y0: np.ndarray, i: int, method: str, rtol: float,
                    atol: float, max_step: float, out: np.ndarray) -> bool:
     """Integrate patient ``i`` of ``batch`` into ``out`` ``(T, N)``; False if the solver failed."""
-    from scipy.integrate import solve_ivp
-
     times, events = batch.times, batch.events
     ev_t = events.time[i]
     p = batch.parameters[i]

@@ -11,13 +11,19 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from tqdm.auto import tqdm
 
 from .._errors import ArgumentError, ChemohostError, ParameterError, SimulationError, did_you_mean, quote, unknown
+from ..core import unit_of
 from ..limits import MAX_OUTPUT_TIMES, MAX_PATIENTS, PARAMETER_MAGNITUDE, check_result_size, check_tolerances
-from ..core import Model, unit_of
-from ._codegen import METHODS, compile_model
-from ._events import build_events
-from ._jax_kernel import DTYPES, JaxKernel, jax_kernel
+from ..model import Model
+from ..provenance import __version__, versions
+from ..regimen import Regimen
+from ._codegen import METHODS, compile_model, run_kernel
+from ._control import simulate_controlled
+from ._events import build_events, procedure_list
+from ._jax_kernel import DTYPES, jax_kernel
+from ._state_events import simulate_state_events
 
 METHOD_ALIASES = {"explicit": "dopri5", "stiff": "rosenbrock23", "rk45": "dopri5"}
 METHOD_CITATIONS = {"dopri5": ("Dormand1980", "Hairer1993"), "rosenbrock23": ("Shampine1997",)}
@@ -121,8 +127,6 @@ def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_p
     times = raw.astype(float).ravel()
     if times.size == 0 or not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
         raise ChemohostError("times must be a non-empty, finite, ascending sequence of days")
-    from ..regimen import Regimen
-
     if isinstance(regimen, str):
         regimen = Regimen.parse(regimen)
     elif regimen is not None and not isinstance(regimen, Regimen):
@@ -133,15 +137,13 @@ def prepare_batch(model: Model, regimen, parameters, times, covariates=None, n_p
         merged = dict(parameters or {})
     merged.update(covariates or {})
     matrix, cov = resolve_parameters(model, merged, n_patients)
-    from ..procedures import parse_procedures
-
-    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0],
-                          parse_procedures(procedures))
+    procedures = procedure_list(procedures)
+    events = build_events(model, regimen, float(times[-1]) + 1e-9, cov, matrix.shape[0], procedures)
     first_event = float(events.time.min()) if events.time.size else 0.0
     t0 = min(0.0, float(times[0]), first_event) if t0 is None else float(t0)
     if times[0] < t0 or first_event < t0:
         raise ChemohostError(f"t0 = {t0} is after the first output time ({times[0]}) or the first dose ({first_event})")
-    return Batch(regimen, times, t0, matrix, cov, events, parse_procedures(procedures))
+    return Batch(regimen, times, t0, matrix, cov, events, procedures)
 
 
 def _is_int(value) -> bool:
@@ -237,8 +239,10 @@ def simulate(
     save:
         Names of the states and outputs to keep (default: all).
     procedures:
-        Resections and inoculations (:mod:`chemohost.procedures`), as objects,
-        mappings or sentences such as ``"resection on day 21"``.
+        Resections and inoculations: objects whose ``events(model)`` gives the
+        engine's :class:`ScaleState` and :class:`AddToState` events, built by
+        :func:`chemohost.procedures.parse_procedures` from sentences such as
+        ``"resection on day 21"``.
     rules:
         Dosing rules decided per patient at visits (:mod:`chemohost.rules`):
         adaptive therapy, dose modulation, toxicity delays and reductions. With
@@ -283,8 +287,6 @@ def simulate(
     rules = tuple(rules or ())
     n = matrix.shape[0]
     if getattr(model, "state_events", ()):  # an imported SBML model with events: triggers located on the step
-        from ._state_events import simulate_state_events
-
         if rules:
             raise ChemohostError("dosing rules are not available for a model with state events (SBML events)")
         dose_log = None
@@ -295,8 +297,6 @@ def simulate(
         y0 = np.empty((n, n_state))
         kernel.initial(matrix, y0)
         if rules:
-            from ._control import simulate_controlled
-
             out, status, steps, dose_log = simulate_controlled(
                 model, kernel, method, batch, y0, sel, rules, rtol, atol, max_step, max_steps, threads, progress)
         else:
@@ -307,8 +307,6 @@ def simulate(
             chunks = range(0, n, max(1, chunk_size))
             bar = None
             if progress:
-                from tqdm.auto import tqdm
-
                 bar = tqdm(total=n, unit="patient", desc="simulating", leave=False)
             try:
                 for start in chunks:
@@ -355,47 +353,7 @@ def _saved(model: Model, observables: list[str], save: Sequence[str] | None) -> 
     return [name for name in observables if name in wanted]
 
 
-def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol,
-               max_step, max_steps, threads=None):
-    """One call of the compiled batch solver on patients ``y0`` (rows of ``params``) from ``t0``.
-
-    ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
-    and ``steps`` in place and returns the states and input rates at ``times[-1]``.
-    """
-    if isinstance(kernel, JaxKernel):
-        return kernel.run(t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol, max_step,
-                          max_steps)
-    import numba
-
-    m, n_state = y0.shape
-    n_input = max(1, kernel.module.NINPUT)
-    u0 = np.zeros((m, n_input)) if u0 is None else np.ascontiguousarray(u0)
-    y_end, u_end = np.empty((m, n_state)), np.empty((m, n_input))
-    previous = numba.get_num_threads()
-    if threads is not None:
-        if threads > numba.config.NUMBA_NUM_THREADS:
-            raise ArgumentError(f"threads={threads} is more than the {numba.config.NUMBA_NUM_THREADS} threads numba "
-                                "was started with (NUMBA_NUM_THREADS)")
-        numba.set_num_threads(threads)
-    try:
-        kernel.solve_batch(method)(
-            float(t0), times, np.ascontiguousarray(y0), u0, np.ascontiguousarray(params), *event_rows,
-            float(rtol), float(atol), float(max_step), int(max_steps), sel, out, y_end, u_end, status, steps,
-            64 * numba.get_num_threads(),
-        )
-    except (SystemError, ArithmeticError) as exc:  # a division by zero or overflow inside the compiled solver
-        cause = exc.__cause__ or exc.__context__ or exc
-        raise SimulationError(f"the solver met a non-finite value ({type(cause).__name__}: {cause}); check the "
-                              "parameters and doses for extreme values, or try method='stiff'") from None
-    finally:
-        numba.set_num_threads(previous)
-    return y_end, u_end
-
-
 def _to_dataset(model, times, out, saved, matrix, status, steps, regimen, method, rtol, atol, attrs):
-    from .. import __version__
-    from ..provenance import versions
-
     states = set(model.state_names)
     data_vars = {
         name: (("patient", "time"), out[:, :, j], {"units": unit_of(name), "kind": "state" if name in states else "output"})

@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 
 from ..core import Parameter
+from ..drugs import default_covariates
+from ..parameters import parameter_sets
 
 NO_DEFAULT = "no literature value in chemohost; give one in the study's parameters"
 
@@ -27,9 +29,6 @@ def declared(
     description: str = "",
 ) -> Parameter:
     """Declare parameter ``name`` with its default from the first of ``sets`` that holds it."""
-    from ..drugs import default_covariates
-    from ..parameters import parameter_sets
-
     for set_name in sets:
         pset = parameter_sets.get(set_name)
         if pset is None or name not in pset.values:

@@ -14,7 +14,7 @@ import xarray as xr
 
 from .._deprecation import warn
 from .._errors import ChemohostError, unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 
 __all__ = ["OutcomeError", "as_curves", "as_times", "cohort_curves", "labelled_curves", "times_first"]
 

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from .._deprecation import keyword_options
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._inputs import OutcomeError, as_curves, as_times, cohort_curves
 
 __all__ = ["MIN_TIME", "MRECIST_CLASSES", "MRecistResult", "mrecist", "mrecist_table"]

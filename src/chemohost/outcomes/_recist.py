@@ -36,7 +36,7 @@ import xarray as xr
 
 from .._deprecation import keyword_options
 from .._errors import unknown
-from ..mechanisms._shared import TUMOUR_VOLUME
+from ..quantities import TUMOUR_VOLUME
 from ._inputs import OutcomeError, as_curves, as_times, cohort_curves, times_first
 from ._mrecist import treatment_window
 

@@ -22,6 +22,7 @@ against the reference is exp(β_arm).
 
 from __future__ import annotations
 
+import importlib
 from typing import NamedTuple
 
 import numpy as np
@@ -40,8 +41,6 @@ EVENT = "event"
 def _lifelines(module: str = "lifelines"):
     """Import lifelines (or one of its modules) or raise a one-line :class:`OutcomeError`."""
     try:
-        import importlib
-
         return importlib.import_module(module)
     except ImportError:
         raise OutcomeError(

@@ -66,5 +66,3 @@ from ._families import metronomic as metronomic
 from ._families import metronomic_daily as metronomic_daily
 from ._families import mtd as mtd
 from ._families import weekly as weekly
-from ._equal_toxicity import equal_toxicity as equal_toxicity
-from ._equal_toxicity import neutrophil_nadir as neutrophil_nadir

@@ -1,8 +1,7 @@
 """Agent names: aliases accepted in regimen strings and their canonical names.
 
-The default table comes from :func:`chemohost.drugs.agent_aliases` when that
-module is available, so that a drug registered there is accepted here; until
-then a built-in table of the agents in MODEL_SPEC is used.
+The default table comes from :func:`chemohost.drugs.agent_aliases`, so that a
+drug registered there is accepted here.
 """
 
 from __future__ import annotations
@@ -10,41 +9,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
-_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
-    "paclitaxel": (),
-    "docetaxel": (),
-    "gemcitabine": (),
-    "cisplatin": (),
-    "doxorubicin": (),
-    "cyclophosphamide": ("ctx", "cpa"),
-    "fluorouracil": ("5-fu", "5fu"),
-    "dc101": ("anti-vegfr2",),
-    "amd3100": ("plerixafor",),
-    "ccr2_antagonist": ("ccr2i",),
-    "anakinra": ("il1ra",),
-    "mmp9_inhibitor": ("mmp9i",),
-    "csf1r_inhibitor": ("csf1ri",),
-    "gcsf": ("g-csf", "filgrastim"),
-}
-
-FALLBACK_AGENTS: Mapping[str, str] = {
-    alias: name for name, aliases in _FALLBACK_ALIASES.items() for alias in (name, *aliases)
-}
+from ..drugs import agent_aliases
 
 
 def default_agents() -> Mapping[str, str]:
     """The alias -> canonical-name table used when the caller passes none.
 
-    Read at each call from ``chemohost.drugs.agent_aliases()`` (so drugs
-    registered later are seen), or :data:`FALLBACK_AGENTS` while that module
-    does not exist.
+    Read at each call from ``chemohost.drugs.agent_aliases()``, so drugs
+    registered later are seen.
     """
-    try:
-        from ..drugs import agent_aliases
-    except ImportError as error:
-        if error.name not in {"chemohost.drugs", "chemohost"}:
-            raise
-        return FALLBACK_AGENTS
     return agent_aliases()
 
 

@@ -15,8 +15,9 @@ import numpy as np
 import xarray as xr
 
 from ..drugs import get_drug
-from ..mechanisms._shared import TUMOUR_VOLUME, plasma
+from ..quantities import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY, plasma
 from ..study import StudyPlan
+from ._host import GRADE3, GRADE4, quantity_label
 from ._profiles import dose_times
 from ._summary import treatment_start, vehicle_arm
 
@@ -273,8 +274,6 @@ def host_signal_figure(results: xr.Dataset, plan: StudyPlan, names: list[str], *
     y-axis is the fold on a log2 scale with a line at 1, the dotted line the
     first dose of the study.
     """
-    from ._host import quantity_label
-
     arms = [str(a) for a in results["arm"].values]
     colours, widths = arm_colours(plan), _arm_widths(arms)
     start = treatment_start(plan)
@@ -300,8 +299,6 @@ def host_signal_figure(results: xr.Dataset, plan: StudyPlan, names: list[str], *
 
 def capacity_figure(results: xr.Dataset, plan: StudyPlan) -> str:
     """Median vascular carrying capacity K [mm³] per arm on a log axis, small, to sit beside the tumour medians."""
-    from ..mechanisms._shared import VASCULAR_CAPACITY
-
     arms = [str(a) for a in results["arm"].values]
     colours, widths = arm_colours(plan), _arm_widths(arms)
     start = treatment_start(plan)
@@ -323,9 +320,6 @@ def capacity_figure(results: xr.Dataset, plan: StudyPlan) -> str:
 
 def neutrophil_figure(results: xr.Dataset, plan: StudyPlan) -> str:
     """Circulating neutrophils [10⁹/L] per arm: median, 5–95% band, vehicle median, CTCAE grade 3 and 4 lines."""
-    from ..mechanisms._shared import NEUTROPHILS
-    from ._host import GRADE3, GRADE4
-
     anc = results[NEUTROPHILS]
     time = results["time"].to_numpy()
     arms = [str(a) for a in results["arm"].values]

@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from ..drugs import get_drug
-from ..mechanisms._shared import CEP, EFFECTORS, HOMED_EPC, HOMED_MYELOID, MYELOID, NEUTROPHILS, coverage, effector
+from ..quantities import CEP, EFFECTORS, HOMED_EPC, HOMED_MYELOID, MYELOID, NEUTROPHILS, coverage, effector
 from ..mechanisms.toxicity import neutropenia_grade
 from ..mechanisms.toxicity.grading import THRESHOLDS
 from ..study import StudyPlan

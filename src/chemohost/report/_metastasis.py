@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..mechanisms._shared import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN
+from ..quantities import CELLS_PER_MM3, METASTASES, METASTATIC_BURDEN
 from ..metastasis import DETECTION_VOLUME, metastasis_checks, number_above, size_distribution, time_to_detection
 from ..study import StudyPlan
 from ._figures import _arm_legend, _arm_widths, _figure, _grid, _png, arm_colours, legend_rows

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..mechanisms._shared import METASTASES, TUMOUR_VOLUME
+from ..metastasis import new_lesions
 from ..outcomes import (MRECIST_CLASSES, OutcomeError, cox_hazard_ratios, kaplan_meier, logrank, mrecist_table,
                         recist_table, time_to_endpoint)
 from ..outcomes._recist import RECIST_CLASSES
+from ..quantities import METASTASES, TUMOUR_VOLUME
 from ..study import StudyPlan
 from . import _figures
 from ._summary import treatment_start, vehicle_arm
@@ -44,8 +45,6 @@ def progression_table(results: xr.Dataset, start: float, interval: float) -> pd.
     new lesion (a metastasis reaching the detection size) is progression too."""
     lesions = None
     if METASTASES in results:
-        from ..metastasis import new_lesions
-
         lesions = new_lesions(results, start=start)
     table = recist_table(results, start=start, assessment_interval=interval, new_lesions=lesions)
     table[EVENT] = table["progressed"]

@@ -10,7 +10,7 @@ import xarray as xr
 
 from .._errors import ChemohostError
 from ..engine import simulate
-from ..mechanisms._shared import plasma
+from ..quantities import plasma
 from ..study import StudyPlan
 
 __all__ = ["concentration_profiles", "dose_times"]

@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from ..drugs import get_drug
-from ..mechanisms._shared import TUMOUR_VOLUME, plasma
+from ..quantities import TUMOUR_VOLUME, plasma
 from ..study import StudyPlan
 from ._profiles import dose_times
 

@@ -9,18 +9,20 @@ from pathlib import Path
 
 import pandas as pd
 import xarray as xr
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .._errors import ChemohostError
 from ..citations import UnknownCitationError, get_citation
 from ..drugs import get_drug
 from ..host_profile import host_quantities, host_response_profile
-from ..mechanisms._shared import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
 from ..parameters import TAGS
+from ..quantities import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
 from ..study import StudyPlan
 from ..targets import target_checks
 from ..validation import reference_checks
 from . import _figures, _host
 from ._markdown import equations_html
+from ._metastasis import metastasis_section
 from ._outcomes import outcomes_context
 from ._profiles import concentration_profiles
 from ._summary import arms_table, exposure_summary, readout_times, treatment_start, tumour_summary, vehicle_arm
@@ -196,8 +198,6 @@ def _host_context(results: xr.Dataset, plan: StudyPlan, profile: pd.DataFrame, n
 
 def _render(context: dict) -> str:
     """Fill ``templates/report.html`` with ``context``."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
     env = Environment(loader=PackageLoader("chemohost.report", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = _number
@@ -263,8 +263,6 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
         host["checks"] = reference_checks(results) + target_checks(results)
         custom = plan.config.profile_times or {}
         host["custom_times"] = ", ".join(f"{label}: day {day:g}" for label, day in custom.items())
-    from ._metastasis import metastasis_section
-
     metastasis = metastasis_section(results, plan, colours, out, _number, _percent)
     has_tumour = TUMOUR_VOLUME in results.data_vars
     citations = list(dict.fromkeys(json.loads(results.attrs.get("citations", "[]"))))

@@ -55,6 +55,8 @@ import numpy as np
 import xarray as xr
 
 from .._errors import ChemohostError, unknown
+from ..mechanisms.tumour.sensitive_resistant import DRUG_INDUCED_MUTATION, RESISTANT, SENSITIVE
+from ..quantities import GROWTH_RATE, KILL_HAZARD
 
 __all__ = ["goldie_coldman", "simulate_escape", "escape_from_simulation"]
 
@@ -378,9 +380,7 @@ def escape_from_simulation(ds: xr.Dataset, *, cells_per_mm3: float = 1e6, turnov
     probability at the last time is the per-patient probability that
     resistance emerges.
     """
-    from ..mechanisms.tumour.sensitive_resistant import DRUG_INDUCED_MUTATION, RESISTANT, SENSITIVE
-
-    growth_name, hazard_name = "Tumour per-capita growth rate [1/day]", "Tumour kill hazard [1/day]"
+    growth_name, hazard_name = GROWTH_RATE, KILL_HAZARD
     missing = [n for n in (SENSITIVE, RESISTANT, growth_name) if n not in ds]
     if missing or "parameter_value" not in ds:
         raise ChemohostError(f"the dataset lacks {missing or ['parameter_value']}: give the result of "

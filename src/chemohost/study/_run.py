@@ -9,11 +9,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xarray as xr
+from tqdm.auto import tqdm
 
-from .._errors import ChemohostError, clip, quote
+from .._errors import ChemohostError, clip, quote, unknown
 from ..cohort import sample_cohort
-from ..core import Model
+from ..drugs import default_covariates, get_drug
 from ..engine import simulate
+from ..model import Model
+from ..parameters import LogNormalVariability, get_parameter_set
+from ..procedures import parse_procedures
+from ..regimen import Regimen
+from ..rules import parse_rules
+from ..sbml import study_model
 from ._config import StudyConfig, StudyError
 
 __all__ = ["build_model", "output_times", "parameter_table", "run_study", "simulate_arm", "StudyPlan", "plan_study"]
@@ -38,10 +45,6 @@ class StudyPlan:
 
 def _parse_arms(config: StudyConfig) -> tuple[dict, dict, dict]:
     """Regimens, procedures and rules of every arm."""
-    from ..procedures import parse_procedures
-    from ..regimen import Regimen
-    from ..rules import parse_rules
-
     regimens, procedures, rules = {}, {}, {}
     for arm, spec in config.arms.items():
         for part, parse, value, into in (("", Regimen.parse, spec.regimen, regimens),
@@ -85,11 +88,7 @@ def _check_sizes(config: StudyConfig, regimens: dict, rules: dict, model: Model)
 
 def build_model(config: StudyConfig, regimens: dict) -> Model:
     """The study's model: its options plus a PK (and kill) for every drug any arm gives."""
-    from ..drugs import get_drug
-
     if "sbml" in config.model:  # an imported SBML model; its regimens dose the states named in model.doses
-        from ..sbml import study_model
-
         try:
             return study_model(config.model)
         except ChemohostError as exc:
@@ -115,8 +114,6 @@ def build_model(config: StudyConfig, regimens: dict) -> Model:
 
 
 def _default_covariates(config: StudyConfig, species: str) -> dict[str, float]:
-    from ..drugs import default_covariates
-
     covariates = {k: v.value for k, v in default_covariates(species).items()}
     covariates.update(config.covariates)
     for name, value in covariates.items():
@@ -131,8 +128,6 @@ def parameter_table(model: Model, config: StudyConfig, covariates: dict[str, flo
     Precedence: study ``parameters`` override the parameter sets (later sets
     win), which override the mechanisms' declared defaults.
     """
-    from ..parameters import LogNormalVariability, get_parameter_set
-
     try:
         sets = [get_parameter_set(name) for name in config.parameter_sets]
     except ChemohostError as exc:
@@ -141,8 +136,6 @@ def parameter_table(model: Model, config: StudyConfig, covariates: dict[str, flo
     resolved = [s.resolve(body_weight=bw, body_surface_area=bsa) for s in sets]
     for name in config.parameters:
         if name not in model.parameter_names:
-            from .._errors import unknown
-
             raise StudyError("parameters: " + unknown("parameter", name, model.parameter_names))
     rows = []
     for p in model.parameters:
@@ -249,8 +242,6 @@ def run_study(config: StudyConfig, *, progress: bool = False, plan: StudyPlan | 
     arms = list(plan.regimens)
     iterator = arms
     if progress:
-        from tqdm.auto import tqdm
-
         iterator = tqdm(arms, desc="arms", unit="arm")
     for arm in iterator:
         ds = simulate_arm(plan, arm, times)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import DAMAGED_VOLUME, KILL_FLUX, TUMOUR_VOLUME
+from ...quantities import DAMAGED_VOLUME, KILL_FLUX, TUMOUR_VOLUME
 
 
 @register_mechanism

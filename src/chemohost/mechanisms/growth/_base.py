@@ -7,7 +7,7 @@ from typing import ClassVar
 import sympy
 
 from ...core import Declaration, Mechanism, Parameter
-from .._shared import GROWTH_RATE, W
+from ...quantities import GROWTH_RATE, W
 
 
 class GrowthLaw(Mechanism):

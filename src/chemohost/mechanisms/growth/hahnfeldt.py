@@ -4,7 +4,7 @@ import sympy
 
 from ...core import Q, register_mechanism
 from .._defaults import declared
-from .._shared import VASCULAR_CAPACITY
+from ...quantities import VASCULAR_CAPACITY
 from ._base import GrowthLaw
 
 

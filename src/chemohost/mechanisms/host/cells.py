@@ -8,10 +8,11 @@ import sympy
 
 from ..._errors import OptionError, unknown
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
+from ...drugs import get_drug
+from ...quantities import (CEP, DAMAGED_VOLUME, DAMAGE_SIGNAL, HOMED_EPC, HOMED_MYELOID, IL1_SIGNALLING, MYELOID,
+                           MYELOID_SUPPRESSION, PERMEABILITY, PROTECTION, REPOPULATION, TUMOUR_VOLUME, VASCULAR_SUPPORT,
+                           blockade, effector, plasma)
 from .._defaults import declared
-from .._shared import (CEP, DAMAGE_SIGNAL, DAMAGED_VOLUME, HOMED_EPC, HOMED_MYELOID, IL1_SIGNALLING, MYELOID,
-                       MYELOID_SUPPRESSION, PERMEABILITY, PROTECTION, REPOPULATION,
-                       TUMOUR_VOLUME, VASCULAR_SUPPORT, blockade, effector, plasma)
 from .effectors import HOST_SETS, _has_default
 
 COUPLINGS = ("vasculogenesis", "protection", "repopulation", "permeability")
@@ -58,8 +59,6 @@ class BoneMarrowDerivedCells(Mechanism):
         super().__init__(species=species, drugs=tuple(drugs), couplings=couplings)
 
     def declare(self):
-        from ...drugs import get_drug
-
         species = self.settings["species"]
         agents = [a for a in (get_drug(d) for d in self.settings["drugs"]) if not a.is_blocker]
         channels = ("vegfr2", "cxcr4", "ccr2", "csf1r")

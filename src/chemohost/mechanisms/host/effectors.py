@@ -6,10 +6,12 @@ import math
 
 import sympy
 
+from ..._errors import OptionError, unknown
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
+from ...drugs import get_drug
 from ...parameters import parameter_sets
+from ...quantities import EFFECTORS, EXOGENOUS_GCSF, IL1_SIGNALLING, MMP9_ACTIVITY, blockade, effector, plasma
 from .._defaults import declared
-from .._shared import EFFECTORS, EXOGENOUS_GCSF, IL1_SIGNALLING, MMP9_ACTIVITY, blockade, effector, plasma
 
 HOST_SETS = ("RMM1Host",)
 SYMBOL = {"sdf1": "S", "gcsf": "G", "vegf": "V_g", "il1b": "I_1", "il6": "I_6", "mmp9": "M_m", "ev": "E_v"}
@@ -46,8 +48,6 @@ class IndirectResponse(Mechanism):
     uses_options = True
 
     def __init__(self, species="mouse", drugs=(), model_options=None, channels=None):
-        from ..._errors import OptionError, unknown
-
         channels = list(EFFECTORS) if channels is None else list(channels)
         for c in channels:
             if c not in EFFECTORS:
@@ -59,8 +59,6 @@ class IndirectResponse(Mechanism):
         super().__init__(species=species, drugs=tuple(drugs), channels=tuple(channels))
 
     def declare(self):
-        from ...drugs import get_drug
-
         species = self.settings["species"]
         agents = [get_drug(d) for d in self.settings["drugs"]]
         agents = [a for a in agents if not a.is_blocker]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from ..._errors import OptionError
 from ...core import Declaration, Mechanism, Q, register_mechanism
+from ...drugs import get_drug
+from ...quantities import blockade, coverage, plasma
 from .._defaults import declared
-from .._shared import blockade, coverage, plasma
 
 
 @register_mechanism
@@ -24,9 +26,6 @@ class Coverage(Mechanism):
         super().__init__(drug=drug, species=species)
 
     def declare(self):
-        from ..._errors import OptionError
-        from ...drugs import get_drug
-
         agent = get_drug(self.settings["drug"])
         if not agent.blocks:
             raise OptionError(f"host_action: coverage needs an adjuvant blocker; '{agent.key}' blocks no host channel")

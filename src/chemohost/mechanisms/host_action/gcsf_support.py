@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from ...core import Declaration, Mechanism, Q, register_mechanism
+from ...drugs import get_drug
+from ...quantities import EXOGENOUS_GCSF, plasma
 from .._defaults import declared
-from .._shared import EXOGENOUS_GCSF, plasma
 
 
 @register_mechanism
@@ -18,8 +19,6 @@ class GcsfSupport(Mechanism):
         super().__init__(drug=drug, species=species)
 
     def declare(self):
-        from ...drugs import get_drug
-
         agent = get_drug(self.settings["drug"])
         sets = [agent.pk_parameter_set_name(self.settings["species"]) or ""]
         ref = declared(f"{agent.display_name} reference concentration [ng/mL]", rf"C^{{ref}}_{{{agent.symbol}}}",

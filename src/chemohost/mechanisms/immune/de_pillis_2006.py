@@ -6,8 +6,9 @@ import sympy
 
 from ..._errors import OptionError, unknown
 from ...core import Declaration, Mechanism, Parameter, Q, State, register_mechanism
+from ...drugs import get_drug
+from ...quantities import KILL_HAZARD, MYELOID_SUPPRESSION, QUIESCENT_KILL_HAZARD, TUMOUR_VOLUME, plasma
 from .._defaults import declared
-from .._shared import KILL_HAZARD, MYELOID_SUPPRESSION, QUIESCENT_KILL_HAZARD, TUMOUR_VOLUME, plasma
 
 NK_CELLS = "NK cells [cells]"
 CD8_CELLS = "CD8+ T cells [cells]"
@@ -140,8 +141,6 @@ class DePillis2006(Mechanism):
         return scale
 
     def declare(self) -> Declaration:
-        from ...drugs import get_drug
-
         par = {key: declared(name, symbol, sets=SETS, description=text)
                for key, (name, symbol, text) in _PARAMETERS.items()}
         v = {key: p.sym for key, p in par.items()}

@@ -7,8 +7,9 @@ from typing import ClassVar
 import sympy
 
 from ...core import Declaration, Mechanism, Parameter, Q
+from ...drugs import get_drug
+from ...quantities import KILL_HAZARD, QUIESCENT_KILL_HAZARD, plasma
 from .._defaults import declared
-from .._shared import KILL_HAZARD, QUIESCENT_KILL_HAZARD, plasma
 
 
 class KillLaw(Mechanism):
@@ -32,8 +33,6 @@ class KillLaw(Mechanism):
         raise NotImplementedError
 
     def declare(self) -> Declaration:
-        from ...drugs import get_drug
-
         drug = get_drug(self.settings["drug"])
         params = self.parameters(drug.display_name, drug.symbol)
         fq = declared(f"{drug.display_name} quiescent kill fraction [-]", f"f_{{Q,{drug.symbol}}}",

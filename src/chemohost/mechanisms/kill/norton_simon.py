@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ...core import register_mechanism
 from .._defaults import declared
-from .._shared import R
+from ...quantities import R
 from ._base import KillLaw
 
 

@@ -14,10 +14,10 @@ from ..._errors import OptionError, unknown
 from ...limits import MAX_METASTASIS_COHORTS as MAX_COHORTS
 from ...core import (Declaration, Input, Mechanism, Q, ResultStack, State, TimedInput, get_mechanism,
                      register_mechanism)
+from ...quantities import (CELLS_PER_MM3, DISSEMINATION_RATE, IL1_SIGNALLING, INOCULUM, KILL_HAZARD, METASTASES,
+                           METASTATIC_BURDEN, MMP9_ACTIVITY, MYELOID, PERMEABILITY, PROTECTION, REPOPULATION,
+                           SEEDING_RATE, VIABLE_VOLUME, effector)
 from .._defaults import declared
-from .._shared import (CELLS_PER_MM3, DISSEMINATION_RATE, IL1_SIGNALLING, KILL_HAZARD, METASTASES, METASTATIC_BURDEN,
-                       MMP9_ACTIVITY, MYELOID, PERMEABILITY, PROTECTION, REPOPULATION, SEEDING_RATE,
-                       VIABLE_VOLUME, effector)
 
 __all__ = ["CohortGrid", "EmissionCohorts", "COHORT_COUNTS", "COHORT_LOG_SIZES", "COUPLINGS", "DEFAULT_COHORTS",
            "DEFAULT_HORIZON"]
@@ -233,8 +233,6 @@ class EmissionCohorts(Mechanism):
         return rate, params
 
     def declare(self) -> Declaration:
-        from ...procedures import INOCULUM
-
         grid, species = self.grid, self.settings["species"]
         couplings = self.settings["couplings"]
         decl = Declaration()

@@ -7,7 +7,8 @@ from typing import ClassVar
 import sympy
 
 from ...core import Declaration, Mechanism, Parameter, Q
-from .._shared import plasma_molar
+from ...drugs import get_drug
+from ...quantities import plasma_molar
 from ..toxicity._base import DEFAULT_SETS, MYELOSUPPRESSION, PROLIFERATION, QUARTINO_SETS
 
 SETS_BY_TOXICITY: dict[str, dict[str, tuple[str, ...]]] = {"friberg": DEFAULT_SETS, "quartino": QUARTINO_SETS}
@@ -46,8 +47,6 @@ class MyelosuppressionLaw(Mechanism):
         raise NotImplementedError
 
     def declare(self) -> Declaration:
-        from ...drugs import get_drug
-
         drug = get_drug(self.settings["drug"])
         sets = SETS_BY_TOXICITY.get(self.settings.get("toxicity"), DEFAULT_SETS)[self.settings["species"]]
         params = self.parameters(drug.display_name, drug.symbol, sets)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...core import Declaration, DoseTarget, Input, Mechanism, Parameter, State
+from ...drugs import get_drug
+from ...quantities import plasma, plasma_molar
 from .._defaults import declared
-from .._shared import plasma, plasma_molar
 
 NG_PER_ML_PER_MG_PER_L = 1000.0
 
@@ -31,8 +32,6 @@ class Compartmental(Mechanism):
         super().__init__(drug=drug, species=species, elimination=elimination, extravascular=tuple(extravascular))
 
     def declare(self) -> Declaration:
-        from ...drugs import get_drug
-
         drug = get_drug(self.settings["drug"])
         species = self.settings["species"]
         sets = [drug.pk_parameter_set_name(species)] if drug.pk_parameter_set_name(species) else []

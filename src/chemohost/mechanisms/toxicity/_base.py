@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._shared import NEUTROPHILS
+from ...quantities import NEUTROPHILS
 
 PROGENITORS = "Neutrophil progenitors [1e9/L]"
 """State: proliferating neutrophil precursors in the marrow, in blood-count units (the drug's target)."""

@@ -4,7 +4,7 @@ import sympy
 
 from ...core import Declaration, Mechanism, Q, State, register_mechanism
 from .._defaults import declared
-from .._shared import EXOGENOUS_GCSF, effector
+from ...quantities import EXOGENOUS_GCSF, effector
 from ._base import (BASELINE, MEAN_TRANSIT_TIME, MYELOSUPPRESSION, NEUTROPHILS, PROGENITORS, PROLIFERATION,
                     QUARTINO_SETS, SYMBOLS, transit)
 

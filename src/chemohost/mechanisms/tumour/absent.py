@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ...core import Declaration, Mechanism, register_mechanism
-from .._shared import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
-                       TUMOUR_VOLUME, VIABLE_VOLUME)
+from ...quantities import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
+                           TUMOUR_VOLUME, VIABLE_VOLUME)
 from .single import SYMBOLS
 
 

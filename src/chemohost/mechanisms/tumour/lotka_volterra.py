@@ -3,9 +3,9 @@ from __future__ import annotations
 import sympy
 
 from ...core import Declaration, Mechanism, State, register_mechanism
+from ...quantities import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
+                           TUMOUR_VOLUME, VIABLE_VOLUME, B, H, P)
 from .._defaults import declared
-from .._shared import (DAMAGED_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD, REPOPULATION,
-                       TUMOUR_VOLUME, VIABLE_VOLUME, B, H, P)
 from .sensitive_resistant import RESISTANT_FRACTION
 from .single import SYMBOLS
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ...core import Declaration, Mechanism, State, register_mechanism
+from ...quantities import (DAMAGED_VOLUME, INITIAL_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD,
+                           REPOPULATION, TUMOUR_VOLUME, VIABLE_VOLUME, B, H, P, R)
 from .._defaults import declared
-from .._shared import (DAMAGED_VOLUME, INITIAL_VOLUME, KILL_FLUX, KILL_HAZARD, PROTECTION, QUIESCENT_KILL_HAZARD,
-                       REPOPULATION, TUMOUR_VOLUME, VIABLE_VOLUME, B, H, P, R)
 from .single import PROLIFERATING, SYMBOLS
 
 PERSISTER = "Persister tumour volume [mm3]"

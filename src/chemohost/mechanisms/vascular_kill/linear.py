@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from ...core import Declaration, Mechanism, Q, register_mechanism
+from ...drugs import get_drug
+from ...quantities import ENDOTHELIAL_KILL, plasma
 from .._defaults import declared
-from .._shared import ENDOTHELIAL_KILL, plasma
 
 
 @register_mechanism
@@ -28,8 +29,6 @@ class LinearEndothelialKill(Mechanism):
         super().__init__(drug=drug, species=species)
 
     def declare(self) -> Declaration:
-        from ...drugs import get_drug
-
         drug = get_drug(self.settings["drug"])
         pk_set = drug.pk_parameter_set_name(self.settings["species"])
         sets = tuple(s for s in (pk_set, "RMM1") if s)

@@ -8,7 +8,7 @@ import sympy
 
 from ...core import Declaration, Mechanism, Parameter, Q, State
 from .._defaults import declared
-from .._shared import ENDOTHELIAL_KILL, TUMOUR_VOLUME, VASCULAR_CAPACITY, VASCULAR_SUPPORT
+from ...quantities import ENDOTHELIAL_KILL, TUMOUR_VOLUME, VASCULAR_CAPACITY, VASCULAR_SUPPORT
 
 SYMBOLS = {VASCULAR_CAPACITY: "K", ENDOTHELIAL_KILL: "h_K", VASCULAR_SUPPORT: "s_K"}
 

@@ -19,22 +19,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import brentq
 
-from .._errors import ChemohostError
-from ._errors import RegimenError
-from ._families import FAMILIES, equal_cumulative_dose
-from ._regimen import Regimen
+from ._errors import ChemohostError
+from .engine import simulate
+from .quantities import NEUTROPHILS
+from .regimen import FAMILIES, Regimen, RegimenError, equal_cumulative_dose
 
 __all__ = ["equal_toxicity", "neutrophil_nadir"]
-
-NEUTROPHILS = "Circulating neutrophils [1e9/L]"
 
 
 def neutrophil_nadir(model, regimen, parameters=None, *, until: float, step: float = 0.02,
                      covariates=None, observable: str = NEUTROPHILS) -> float:
     """The lowest ``observable`` of one patient under ``regimen`` on a ``step``-day grid up to ``until`` [day]."""
-    from ..engine import simulate
-
     if observable not in [*model.state_names, *model.output_names]:
         raise ChemohostError(f"equal toxicity needs '{observable}' in the model; add toxicity: friberg (or quartino) "
                              "and a myelosuppression for each drug")
@@ -95,7 +92,6 @@ def equal_toxicity(reference: Regimen, family: str, model, parameters=None, *, u
     if not target < baseline * (1 - 1e-6):
         raise RegimenError(f"the reference regimen does not lower the neutrophils (nadir {target:g} vs baseline "
                            f"{baseline:g}); equal toxicity needs a myelosuppressive reference")
-    from scipy.optimize import brentq
 
     def gap(log_factor: float) -> float:
         return math.log(nadir(scaled(math.exp(log_factor)))) - math.log(target)

@@ -1,6 +1,12 @@
-"""Names of the quantities through which mechanisms talk to each other."""
+"""Named quantities: the names through which mechanisms, results, outcomes and reports talk to each other.
 
-from ..core import Q
+Each name is a sentence with its unit in brackets (``"Tumour volume [mm3]"``);
+functions build the per-drug and per-effector names (``plasma("paclitaxel")``).
+Mechanisms declare and read these quantities, the engine writes them into the
+results, and outcomes and reports look them up by the same names.
+"""
+
+from .core import Q
 
 TUMOUR_VOLUME = "Tumour volume [mm3]"
 VIABLE_VOLUME = "Viable tumour volume [mm3]"
@@ -96,5 +102,7 @@ METASTASES = "Number of metastases [-]"
 METASTATIC_BURDEN = "Metastatic burden [cell]"
 DISSEMINATION_RATE = "Metastatic dissemination rate [1/day]"
 """New metastases per day founded by cells from the primary tumour."""
+INOCULUM = "Inoculated tumour cells [cell]"
+"""Tumour cells injected (experimental metastasis) and still circulating or arrested; a procedure adds to it."""
 SEEDING_RATE = "Metastatic seeding rate [1/day]"
 """All new metastases per day: from the primary, from other metastases and from inoculated cells."""

@@ -24,9 +24,12 @@ from typing import Any
 
 import sympy
 
+from .. import mechanisms  # noqa: F401  (registers the built-in mechanisms)
 from .._errors import OptionError, did_you_mean, unknown
-from ._declarations import TIME, Declaration, DoseTarget, Input, Parameter, ResultStack, State, TimedInput, unit_of
-from ._mechanism import Mechanism, get_mechanism, mechanism_registry
+from ..core import (TIME, Declaration, DoseTarget, Input, Mechanism, Parameter, ResultStack, State, TimedInput,
+                    get_mechanism, mechanism_registry, unit_of)
+from ..drugs import get_drug
+from ._listing import equation_listing
 
 __all__ = ["Model", "DEFAULT_OPTIONS"]
 
@@ -157,8 +160,6 @@ class Model:
         if not isinstance(drugs, Mapping):
             raise OptionError("model options: 'drugs' must map agent names to their options")
         resolved: dict[str, dict[str, str]] = {}
-        if drugs:
-            from ..drugs import get_drug
         for agent, drug_opts in drugs.items():
             drug = get_drug(agent)
             drug_opts = dict(drug_opts or {})
@@ -395,6 +396,4 @@ class Model:
 
         ``format`` is ``"markdown"`` (with ``$$…$$`` LaTeX blocks) or ``"latex"``.
         """
-        from ._listing import equation_listing
-
         return equation_listing(self, format=format)

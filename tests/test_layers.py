@@ -27,18 +27,20 @@ import chemohost
 PACKAGE_DIR = Path(chemohost.__file__).parent
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("chemohost._errors", "chemohost._yaml_config", "chemohost.provenance")),
+    ("base", ("chemohost._errors", "chemohost._deprecation", "chemohost.limits", "chemohost._yaml_config",
+              "chemohost.provenance")),
     ("declarations", ("chemohost.citations", "chemohost.parameters", "chemohost.core", "chemohost.quantities",
                       "chemohost.drugs", "chemohost.regimen", "chemohost.cohort")),
     ("mechanisms", ("chemohost.mechanisms",)),
     ("model", ("chemohost.model",)),
     ("engine", ("chemohost.engine",)),
+    ("sbml", ("chemohost.sbml",)),
     ("study", ("chemohost.procedures", "chemohost.rules", "chemohost.study", "chemohost.equal_toxicity",
                "chemohost.resistance")),
     ("outputs", ("chemohost.outcomes", "chemohost.metastasis", "chemohost.host_profile", "chemohost.validation",
-                 "chemohost.io")),
+                 "chemohost.targets", "chemohost.io")),
     ("report", ("chemohost.report", "chemohost.calibration")),
-    ("interface", ("chemohost.cli", "chemohost")),
+    ("interface", ("chemohost.explorer", "chemohost.serve", "chemohost.cli", "chemohost")),
 )
 """Package modules by layer, lowest first; a name covers the module and everything below it, except
 ``chemohost`` (the package's own ``__init__``), which covers itself only."""
@@ -47,9 +49,10 @@ LAZY_IMPORTS = frozenset({
     "jax", "jaxlib", "diffrax", "optimistix", "equinox", "numpyro",  # the fit and jax extras
     "libsbml", "roadrunner", "petab",  # the sbml and petab extras
     "dask", "distributed", "zarr",  # the trial extra
-    "panel", "playwright",  # the serve and test extras
+    "panel", "bokeh", "playwright",  # the serve and test extras
     "matplotlib", "lifelines", "SALib",  # plotting and statistics, imported by the functions that use them
     "numba",  # the JIT compiler, imported when a kernel runs
+    "fcntl", "ctypes",  # platform-specific parts of the standard library (file locks, renameat2)
 })
 """Top-level third-party packages that may be imported inside functions (optional extras and heavy imports)."""
 

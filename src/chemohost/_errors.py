@@ -8,6 +8,7 @@ turned into ``exit code 2`` (no traceback) by the command-line interface.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 
 
@@ -68,8 +69,6 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
         if len(value) <= limit:
             return repr(value)
         return f"{value[:limit]!r}… ({len(value)} characters)"
-    import reprlib
-
     short = reprlib.Repr()
     short.maxlevel, short.maxstring, short.maxother = 3, limit, limit
     short.maxdict = short.maxlist = short.maxtuple = short.maxset = 8

@@ -25,7 +25,7 @@ from .core import mechanism_registry
 from .drugs import blocker_names, drug_names, get_drug
 from .engine import compile_model
 from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
-from .io import check_writable, output_folder, save_results
+from .io import output_folder, save_results
 from .limits import MAX_PATIENTS, MAX_SEED, max_result_bytes
 from .parameters import parameter_sets
 from .report import concentration_profiles, write_report

@@ -24,6 +24,7 @@ import xarray as xr
 import yaml
 
 from ._errors import ChemohostError
+from .regimen import Regimen
 from .study import StudyConfig, load_study, output_times, plan_study, reference_study, simulate_arm
 
 __all__ = ["ArmSpec", "BlockerSpec", "Explorer", "ExplorerError", "MAX_ARMS", "MAX_BLOCKERS", "MAX_PATIENTS",
@@ -213,8 +214,6 @@ class Explorer:
     # --- arms ----------------------------------------------------------------------------------------
     def regimen(self, arm: ArmSpec) -> str:
         """The arm's regimen string, parsed and checked against the model (an :class:`ExplorerError` if not)."""
-        from .regimen import Regimen
-
         text = arm.regimen(self.duration)
         try:
             regimen = Regimen.parse(text)
@@ -238,8 +237,6 @@ class Explorer:
             text = self.regimen(arm)
             key = (id(self.plan), text)
             if key not in _RESULTS:
-                from .regimen import Regimen
-
                 plan = dataclasses.replace(self.plan, regimens={arm.name: Regimen.parse(text)},
                                            procedures={arm.name: ()}, rules={arm.name: ()})
                 if len(_RESULTS) >= _MAX_CACHED:

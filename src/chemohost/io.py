@@ -32,7 +32,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from ._errors import ChemohostError, quote
+from ._errors import ArgumentError, ChemohostError, quote
+from .mechanisms.metastasis.cohorts import CohortGrid
 
 __all__ = ["RESULTS_FORMAT", "save_results", "load_results", "check_writable", "netcdf_name", "disk_names",
            "output_folder", "OutputFolderError"]
@@ -132,8 +133,6 @@ def load_results(path: str | Path) -> xr.Dataset:
     cannot be stacked, raises a :class:`ChemohostError` that says what to do.
     """
     if not isinstance(path, (str, os.PathLike)):
-        from ._errors import ArgumentError
-
         raise ArgumentError(f"path must be a results file path, got {type(path).__name__}")
     if not Path(path).is_file():
         raise ChemohostError(f"results file {quote(str(path))} does not exist or is not a file")
@@ -157,8 +156,6 @@ def load_results(path: str | Path) -> xr.Dataset:
 
 def _from_format_1(ds: xr.Dataset, path) -> xr.Dataset:
     """Stack the per-cohort variables of a format-1 file along ``cohort``."""
-    from .mechanisms.metastasis.cohorts import CohortGrid
-
     if not any(str(n).startswith(("Metastases of cohort ", "Metastasis log-size in cohort ")) for n in ds.data_vars):
         return ds
     try:

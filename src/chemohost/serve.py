@@ -19,8 +19,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .drugs import get_drug
 from .explorer import (BLOCKERS, DRUGS, MAX_ARMS, MAX_BLOCKERS, MAX_PATIENTS, SCHEDULES, TUMOUR_MODELS, ArmSpec,
                        BlockerSpec, Explorer, ExplorerError)
+from .io import save_results
+from .report import concentration_profiles, write_report
+from .study import load_study, plan_study, run_study
 
 __all__ = ["make_app", "serve"]
 
@@ -258,8 +262,6 @@ class _App:
     def _series(self, ds, arm: str, key: str) -> list[tuple[str, np.ndarray]]:
         if key == "plasma":
             regimen = yaml.safe_load(ds.attrs["regimens"])[arm]
-            from .drugs import get_drug
-
             agents = dict.fromkeys(get_drug(part.split()[0]).key for part in regimen.split(" + ") if part != "none")
             out = []
             for agent in agents:
@@ -302,23 +304,17 @@ class _App:
         return io.BytesIO(("arm,variable,time,median\n" + "\n".join(rows) + "\n").encode())
 
     def _study_run(self, folder: Path):
-        from .study import load_study, plan_study, run_study
-
         config = load_study(self.explorer.study_yaml(self._specs()))
         plan = plan_study(config)
         return run_study(config, plan=plan), plan
 
     def _netcdf(self):
-        from .io import save_results
-
         with tempfile.TemporaryDirectory() as tmp:
             results, _ = self._study_run(Path(tmp))
             path = save_results(results, Path(tmp) / "results.nc")
             return io.BytesIO(Path(path).read_bytes())
 
     def _report(self):
-        from .report import concentration_profiles, write_report
-
         with tempfile.TemporaryDirectory() as tmp:
             results, plan = self._study_run(Path(tmp))
             report = write_report(results, plan, Path(tmp), profiles=concentration_profiles(plan))

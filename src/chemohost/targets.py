@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import pandas as pd
 import xarray as xr
 
-from .mechanisms._shared import NEUTROPHILS
+from .quantities import NEUTROPHILS
 from .validation import TREATMENT_START, Check
 
 __all__ = ["Target", "TARGETS", "target_checks", "target_table"]

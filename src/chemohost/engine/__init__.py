@@ -6,5 +6,5 @@ from ._codegen import generate_source as generate_source
 from ._events import AddToState as AddToState
 from ._events import ScaleState as ScaleState
 from ._events import StateEvent as StateEvent
-from ._simulate import resolve_parameters as resolve_parameters
+from ._batch import resolve_parameters as resolve_parameters
 from ._simulate import simulate as simulate

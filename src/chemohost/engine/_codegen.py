@@ -30,6 +30,7 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
+from .._errors import ArgumentError, ChemohostError, SimulationError
 from ..core import TIME
 
 if TYPE_CHECKING:
@@ -277,6 +278,9 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
     ``u0`` holds the input rates at ``t0`` (``None``: all 0). Fills ``out``, ``status``
     and ``steps`` in place and returns the states and input rates at ``times[-1]``.
     """
+    if hasattr(kernel, "run"):  # the JAX backend's kernel (engine._jax_kernel.JaxKernel)
+        return kernel.run(t0, times, y0, u0, params, event_rows, sel, out, status, steps, rtol, atol, max_step,
+                          max_steps)
     import numba
 
     m, n_state = y0.shape
@@ -285,6 +289,9 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
     y_end, u_end = np.empty((m, n_state)), np.empty((m, n_input))
     previous = numba.get_num_threads()
     if threads is not None:
+        if threads > numba.config.NUMBA_NUM_THREADS:
+            raise ArgumentError(f"threads={threads} is more than the {numba.config.NUMBA_NUM_THREADS} threads numba "
+                                "was started with (NUMBA_NUM_THREADS)")
         numba.set_num_threads(threads)
     try:
         kernel.solve_batch(method)(
@@ -292,6 +299,10 @@ def run_kernel(kernel, method, t0, times, y0, u0, params, event_rows, sel, out, 
             float(rtol), float(atol), float(max_step), int(max_steps), sel, out, y_end, u_end, status, steps,
             64 * numba.get_num_threads(),
         )
+    except (SystemError, ArithmeticError) as exc:  # a division by zero or overflow inside the compiled solver
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise SimulationError(f"the solver met a non-finite value ({type(cause).__name__}: {cause}); check the "
+                              "parameters and doses for extreme values, or try method='stiff'") from None
     finally:
         numba.set_num_threads(previous)
     return y_end, u_end

@@ -24,7 +24,7 @@ from .._errors import ChemohostError
 from ..model import Model
 from ._events import EventTable
 from ._scipy import apply_doses, code_symbols, lambdify_model
-from ._simulate import prepare_batch
+from ._batch import prepare_batch
 
 __all__ = ["simulate_diffrax"]
 

@@ -34,6 +34,8 @@ import numpy as np
 import sympy
 
 from .._errors import ChemohostError
+from ._codegen import _Symbols
+from ._scipy import code_symbols, lambdify_model
 
 __all__ = ["JaxKernel", "jax_kernel", "DTYPES"]
 
@@ -92,16 +94,12 @@ class JaxKernel:
     _solvers: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
-        from ._scipy import code_symbols, lambdify_model
-
         self.fingerprint = self.model.fingerprint
         self.n_state = len(self.model.states)
         self.n_input = max(1, len(self.model.inputs))
         self.n_obs = self.n_state + len(self.model.output_names)
         self.initial_values = lambdify_model(self.model).initial
         t, states, params, inputs, rhs, _, _ = code_symbols(self.model)
-        from ._codegen import _Symbols
-
         sym = _Symbols(self.model)
         outputs = [sym(self.model.variables[name]) for name in self.model.output_names]
         self._symbols = (t, states, params, inputs, rhs, outputs)

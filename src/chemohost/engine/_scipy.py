@@ -30,7 +30,7 @@ from ..core import TIME
 from ..model import Model
 from ._codegen import _Symbols, jacobian
 from ._events import ADD_INPUT, ADD_STATE, EventTable
-from ._simulate import Batch, prepare_batch
+from ._batch import Batch, prepare_batch
 
 __all__ = ["apply_doses", "code_symbols", "lambdify_model", "simulate_scipy"]
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
+from scipy.integrate import LSODA
 
 from .._errors import SimulationError
-from ._scipy import apply_doses, code_symbols, lambdify_model
+from ._codegen import _Symbols
+from ._scipy import _row, apply_doses, code_symbols, lambdify_model
 
 __all__ = ["simulate_state_events", "event_functions"]
 
@@ -55,8 +57,6 @@ def event_functions(model) -> EventFunctions:
     if model.fingerprint in _CACHE:
         return _CACHE[model.fingerprint]
     t, states, params, _, _, _, _ = code_symbols(model)
-    from ._codegen import _Symbols
-
     sym = _Symbols(model)
     args = (t, states, params)
     events = model.state_events
@@ -147,9 +147,6 @@ def _crossing(rises, dense, lo: float, hi: float) -> float:
 
 
 def _patient(model, functions, ev, batch, i, y0, sel, rtol, atol, max_step, max_steps, row) -> tuple[int, int]:
-    from scipy.integrate import LSODA
-
-    from ._scipy import _row
 
     times, events = batch.times, batch.events
     ev_t = events.time[i]

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .._errors import quote
 from ..limits import MAX_DAY, MAX_DOSE_EVENTS, MAX_DOSE_MG, check_count
 from . import _format
 from ._errors import InvalidField, RegimenError

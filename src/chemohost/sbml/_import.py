@@ -33,7 +33,9 @@ from pathlib import Path
 import sympy
 
 from .._errors import unknown
-from ..core import TIME, Model, Parameter, State, StateEvent
+from ..core import TIME, DoseTarget, Parameter, State, StateEvent
+from ..drugs import get_drug
+from ..model import Model
 from ._errors import SbmlError
 from ._mathml import TIME_NAME, as_condition, as_number, to_sympy
 
@@ -617,8 +619,6 @@ class SbmlModel(Model):
 
     def dose_into(self, agent: str, sid: str) -> None:
         """Let boluses of ``agent`` (a drug of the library) add to the state of SBML identifier ``sid``."""
-        from ..core._declarations import DoseTarget
-        from ..drugs import get_drug
 
         drug = get_drug(agent)
         name = self.sbml_states.get(sid)

@@ -14,6 +14,10 @@ import numpy as np
 import sympy
 
 from ..core import TIME
+from ..engine._batch import prepare_batch
+from ..engine._codegen import _Symbols
+from ..engine._simulate import simulate
+from ..engine._state_events import simulate_state_events
 from ._import import SbmlModel
 
 __all__ = ["trajectory"]
@@ -31,9 +35,6 @@ def trajectory(model: SbmlModel, times: Sequence[float], ids: Sequence[str], amo
     ``"scipy"`` (the LSODA integrator with event location for every model,
     nothing compiled: the fast choice for many small models).
     """
-    from ..engine._codegen import _Symbols
-    from ..engine._simulate import prepare_batch, simulate
-
     times = np.asarray(times, float)
     quantity = {**{i: "amount" for i in amounts}, **{i: "concentration" for i in concentrations}}
     exprs = [model.sbml_expression(i, quantity.get(i, "value")) for i in ids]
@@ -44,8 +45,6 @@ def trajectory(model: SbmlModel, times: Sequence[float], ids: Sequence[str], amo
             np.zeros((times.size, 0))
         matrix = ds["parameter_value"].values
     elif backend == "scipy":
-        from ..engine._state_events import simulate_state_events
-
         batch = prepare_batch(model, None, parameters, times)
         out, status, _ = simulate_state_events(model, batch, np.arange(n_state), rtol, atol, np.inf, 1_000_000)
         states, matrix = out[0], batch.parameters

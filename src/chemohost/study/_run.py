@@ -15,6 +15,7 @@ from .._errors import ChemohostError, clip, quote, unknown
 from ..cohort import sample_cohort
 from ..drugs import default_covariates, get_drug
 from ..engine import simulate
+from ..limits import MAX_DOSE_EVENTS, MAX_OUTPUT_TIMES, check_count, check_result_size
 from ..model import Model
 from ..parameters import LogNormalVariability, get_parameter_set
 from ..procedures import parse_procedures
@@ -65,8 +66,6 @@ def output_times(config: StudyConfig) -> np.ndarray:
 
 def _check_sizes(config: StudyConfig, regimens: dict, rules: dict, model: Model) -> None:
     """Refuse a study past the documented bounds (:mod:`chemohost.limits`) before anything of its size exists."""
-    from ..limits import MAX_DOSE_EVENTS, MAX_OUTPUT_TIMES, check_count, check_result_size
-
     duration = config.duration
     n_times = math.floor(duration / config.output_interval) + 2
     check_count(f"output_interval {config.output_interval:g}: saved times over {duration:g} days", n_times,
@@ -209,12 +208,6 @@ def plan_study(config: StudyConfig) -> StudyPlan:
     for entry in table["citations"]:
         citations.extend(c.strip() for c in entry.split(",") if c.strip())
     return StudyPlan(config, regimens, procedures, rules, model, table, cohort, covariates, tuple(dict.fromkeys(citations)))
-
-
-def output_times(config: StudyConfig) -> np.ndarray:
-    """The saved times of a study [day]: every ``output_interval`` from 0, and the last day."""
-    times = np.round(np.arange(0.0, config.duration + 1e-9, config.output_interval), 10)
-    return np.append(times, config.duration) if times[-1] < config.duration else times
 
 
 def simulate_arm(plan: StudyPlan, arm: str, times: np.ndarray) -> xr.Dataset:

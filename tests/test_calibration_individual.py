@@ -43,8 +43,7 @@ LEFT, RIGHT = 1, 2
 @pytest.mark.parametrize(("model", "params", "sd"), [
     (AdditiveError(), {"sigma_add": 2.0}, lambda f: np.full_like(f, 2.0)),
     (ProportionalError(), {"sigma_prop": 0.2}, lambda f: 0.2 * f),
-    (CombinedError(), {"sigma_add": 2.0, "sigma_prop": 0.2}, lambda f: 2.0 + 0.2 * f),
-    (CombinedError(form="sqrt"), {"sigma_add": 2.0, "sigma_prop": 0.2}, lambda f: np.hypot(2.0, 0.2 * f)),
+    (CombinedError(), {"sigma_add": 2.0, "sigma_prop": 0.2}, lambda f: np.hypot(2.0, 0.2 * f)),
     (PowerError(), {"sigma": 0.5, "alpha": 0.84}, lambda f: 0.5 * f**0.84),
 ])
 def test_gaussian_error_models_match_the_direct_censored_likelihood(model, params, sd):

@@ -75,7 +75,7 @@ def test_jax_law_is_the_numpy_law(name):
     params = np.array([g for g in law.initial_guesses if all(v > 0 for v in g)][0])
     expected = law.evaluate(times, params[None], 2.0, 0.0)[0]
     fn = jax_log_volume(law)
-    fixed = {("gamma" if s == r"\gamma" else s): v for s, v in law.fixed.items() if v != "V0"}
+    fixed = law.fixed_keywords()
 
     def f(p):
         return fn(jnp.asarray(times), 2.0, *p, **fixed)

@@ -237,35 +237,44 @@ class PopulationProblem:
         """C = diag(ω)·L: the Cholesky factor of the random effects' covariance Ω = C·Cᵀ."""
         return self.jnp.exp(phi["log_omega"])[:, None] * self.chol(phi)
 
-    def theta_centred(self, phi, b, x):
-        """Individual parameters θ ``(K,)`` from φ and the random effects b ``(R,)`` themselves."""
-        jnp = self.jnp
-        z = (phi["mu"] + (x * phi["beta"]) @ self.effect_map).at[self.random].add(b)
-        return jnp.stack([tr.inverse(z[k], jnp) for k, tr in enumerate(self.transforms)])
+    def typical_z(self, phi, x):
+        """μ + A(x ⊙ β): a subject's typical parameters on the transformed scale ``(K,)``."""
+        return phi["mu"] + (x * phi["beta"]) @ self.effect_map
 
-    def eta_of(self, flat, b):
-        """η = C⁻¹·b for each subject's random effects b ``(S, R)`` (centred draws to the non-centred η)."""
+    def theta_centred(self, phi, z, x):
+        """Individual parameters θ ``(K,)`` from φ and the subject's own varying parameters z ``(R,)``
+        (transformed scale)."""
+        jnp = self.jnp
+        full = self.typical_z(phi, x).at[self.random].set(z)
+        return jnp.stack([tr.inverse(full[k], jnp) for k, tr in enumerate(self.transforms)])
+
+    def eta_of(self, flat, z, x):
+        """η_i = C⁻¹·(z_i − m_i) for every subject ``z (S, R)``, ``x (S, E)``: centred draws to non-centred η."""
         from jax.scipy.linalg import solve_triangular
 
-        return solve_triangular(self.scaled_chol(self.unravel(flat)), b.T, lower=True).T
+        phi = self.unravel(flat)
+        b = z - self.jax.vmap(self.typical_z, in_axes=(None, 0))(phi, x)[:, self.random]
+        return solve_triangular(self.scaled_chol(phi), b.T, lower=True).T
 
     def potential(self, params, data, consts):
-        """−log p(y, b, φ) for NUTS, centred: ``params = {"phi": flat (n_phi,), "b": (S, R)}`` with the random
-        effects b_i ~ N(0, Ω) sampled themselves. When each subject's data pin its parameters down (the usual
-        case of growth curves), b_i is nearly fixed by its data and μ, Ω by the b_i: the centred form then
-        mixes well, while the non-centred one (b = C·η) ties μ, ω and every η_i in a narrow ridge
-        (Papaspiliopoulos, Roberts & Sköld 2007; Betancourt & Girolami 2015)."""
+        """−log p(y, z, φ) for NUTS, centred: ``params = {"phi": flat (n_phi,), "z": (S, R)}`` with each
+        subject's varying parameters z_i ~ N(m_i, Ω) (transformed scale, m_i its typical value) sampled
+        themselves. When each subject's data pin its parameters down (the usual case of growth curves), z_i
+        is nearly fixed by its data and μ, Ω only by the z_i: the centred form then mixes well, while the
+        non-centred one (z_i = m_i + C·η_i) ties μ, ω and every η_i in a narrow ridge (Papaspiliopoulos,
+        Roberts & Sköld 2007; Betancourt & Girolami 2015)."""
         from jax.scipy.linalg import solve_triangular
 
         jnp = self.jnp
         phi = self.unravel(params["phi"])
-        b = params["b"]
+        z = params["z"]
         chol = self.scaled_chol(phi)
+        b = z - self.jax.vmap(self.typical_z, in_axes=(None, 0))(phi, data["x"])[:, self.random]
         u = solve_triangular(chol, b.T, lower=True)
-        log_prior_b = -0.5 * jnp.sum(u * u) - b.shape[0] * (jnp.sum(jnp.log(jnp.diagonal(chol)))
-                                                             + 0.5 * self.n_re * math.log(2 * math.pi))
-        loglik = self.jax.vmap(lambda bi, d: self.loglik(phi, self.theta_centred(phi, bi, d["x"]), d))(b, data)
-        return -jnp.sum(loglik) - log_prior_b - self.log_prior(phi, consts)
+        log_prior_z = -0.5 * jnp.sum(u * u) - z.shape[0] * (jnp.sum(jnp.log(jnp.diagonal(chol)))
+                                                            + 0.5 * self.n_re * math.log(2 * math.pi))
+        loglik = self.jax.vmap(lambda zi, d: self.loglik(phi, self.theta_centred(phi, zi, d["x"]), d))(z, data)
+        return -jnp.sum(loglik) - log_prior_z - self.log_prior(phi, consts)
 
     # ------------------------------------------------------------------ Laplace
     def _inner(self, phi, d, eta0):
@@ -312,7 +321,7 @@ class PopulationProblem:
             "pooled": jax.jit(jax.value_and_grad(self.pooled_objective)),
             "laplace": jax.jit(jax.value_and_grad(self.laplace_objective, has_aux=True)),
             "natural": jax.jit(jax.vmap(self.natural, in_axes=(0, 0, None, None))),
-            "eta_of": jax.jit(jax.vmap(self.eta_of)),
+            "eta_of": jax.jit(jax.vmap(self.eta_of, in_axes=(0, 0, None))),
         }
 
     def natural(self, flat, eta, x, y_ref):
@@ -488,8 +497,8 @@ def laplace_draws(fit: dict, cov: np.ndarray, n_draws: int, seed: int):
 
 def run_nuts(problem: PopulationProblem, fit: dict, *, num_chains: int, num_warmup: int, num_samples: int,
              target_accept_prob: float, chain_method: str, seed: int, init_jitter: float):
-    """NUTS (NumPyro) on the centred −log p(y, b, φ), chains started around ``fit`` with ``init_jitter`` noise
-    (on φ, and on η for the random effects b = C·η). The mass matrix is dense over φ (the typical values, ω,
+    """NUTS (NumPyro) on the centred −log p(y, z, φ), chains started around ``fit`` with ``init_jitter`` noise
+    (on φ, and on η for the individual parameters z = m + C·η). The mass matrix is dense over φ (the typical values, ω,
     correlation and error parameters are correlated a posteriori) and diagonal over the random effects.
     Returns the draws of φ, the matching η = C⁻¹·b, and the divergence flags."""
     try:
@@ -500,18 +509,23 @@ def run_nuts(problem: PopulationProblem, fit: dict, *, num_chains: int, num_warm
     jax, jnp = problem.jax, problem.jnp
     data, consts = fit["data"], fit["consts"]
     rng = np.random.default_rng(seed)
-    phi0 = fit["x"] + init_jitter * rng.standard_normal((num_chains, fit["x"].size))
-    eta0 = fit["eta"] + init_jitter * rng.standard_normal((num_chains, *fit["eta"].shape))
-    chol = jax.vmap(lambda f: problem.scaled_chol(problem.unravel(f)))(jnp.asarray(phi0))
-    b0 = jnp.einsum("crk,csk->csr", chol, jnp.asarray(eta0))
+    phi0 = jnp.asarray(fit["x"] + init_jitter * rng.standard_normal((num_chains, fit["x"].size)))
+    eta0 = jnp.asarray(fit["eta"] + init_jitter * rng.standard_normal((num_chains, *fit["eta"].shape)))
+
+    def centred(flat, eta):  # z_i = m_i + C·η_i
+        phi = problem.unravel(flat)
+        m = jax.vmap(problem.typical_z, in_axes=(None, 0))(phi, data["x"])[:, problem.random]
+        return m + eta @ problem.scaled_chol(phi).T
+
+    z0 = jax.vmap(centred)(phi0, eta0)
     kernel = NUTS(potential_fn=lambda p: problem.potential(p, data, consts), target_accept_prob=target_accept_prob,
                   dense_mass=[("phi",)])
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                 chain_method=chain_method, progress_bar=False)
-    mcmc.run(jax.random.PRNGKey(seed), init_params={"phi": jnp.asarray(phi0), "b": b0}, extra_fields=("diverging",))
+    mcmc.run(jax.random.PRNGKey(seed), init_params={"phi": phi0, "z": z0}, extra_fields=("diverging",))
     samples = mcmc.get_samples(group_by_chain=True)
     diverging = np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])
-    phi, b = np.asarray(samples["phi"]), np.asarray(samples["b"])
+    phi, z = np.asarray(samples["phi"]), np.asarray(samples["z"])
     c, d = phi.shape[:2]
-    eta = np.asarray(problem.compiled["eta_of"](phi.reshape(c * d, -1), b.reshape(c * d, *b.shape[2:])))
-    return phi, eta.reshape(b.shape), diverging
+    eta = np.asarray(problem.compiled["eta_of"](phi.reshape(c * d, -1), z.reshape(c * d, *z.shape[2:]), data["x"]))
+    return phi, eta.reshape(z.shape), diverging

@@ -18,7 +18,7 @@ import pandas as pd
 from .._errors import unknown
 from ._errors import CalibrationError
 
-__all__ = ["Estimator"]
+__all__ = ["Estimator", "plot_subjects"]
 
 
 class Estimator:
@@ -106,3 +106,23 @@ class Estimator:
             if key not in names:
                 raise CalibrationError(unknown("fitter setting", key, names))
         return type(self)(**{**{n: getattr(self, n) for n in names}, **changes})
+
+
+def plot_subjects(data: pd.DataFrame, predict, subjects=None, ax=None, n_points: int = 100):
+    """Observed values (dots) and ``predict(grid, subject)`` (lines) of each subject of the tidy ``data``
+    (columns ``subject``, ``time``, ``value``), one colour per subject; returns the matplotlib Axes."""
+    import numpy as np
+
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca()
+    chosen = list(dict.fromkeys(data["subject"])) if subjects is None else list(subjects)
+    for i, subject in enumerate(chosen):
+        rows = data[data["subject"] == subject]
+        grid = np.linspace(float(rows["time"].min()), float(rows["time"].max()), n_points)
+        ax.plot(rows["time"], rows["value"], "o", ms=3, color=f"C{i % 10}")
+        ax.plot(grid, predict(grid, subject), lw=1, color=f"C{i % 10}", label=str(subject))
+    ax.set_xlabel("Time [day]")
+    ax.set_ylabel(str(data["observable"].iloc[0]) if "observable" in data else "value")
+    return ax

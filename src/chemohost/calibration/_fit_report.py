@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
-from ..report._figures import _figure, _png
+from ..plotting import figure as _figure
+from ..plotting import png as _png
 from ._individual import IndividualFitter
 from ._study_fit import FitPlan
 

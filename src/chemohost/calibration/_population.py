@@ -19,8 +19,9 @@ import pandas as pd
 from .._errors import unknown
 from ..mechanisms._shared import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME
-from ._errors import CalibrationError
 from ._error_models import ERROR_MODELS
+from ._errors import CalibrationError
+from ._estimator import Estimator
 from ._jax_population import (
     PRIOR_SD_TYPICAL,
     Transform,
@@ -81,7 +82,7 @@ def tidy_observations(data: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-class PopulationFitter:
+class PopulationFitter(Estimator):
     r"""Nonlinear mixed-effects fit: θ_ik = T_k⁻¹(μ_k + x_iᵀβ_k + b_ik), b_i = ω ⊙ L·η_i, η_i ~ N(0, I).
 
     Each subject i has its own parameters θ_i around the typical values
@@ -454,7 +455,8 @@ class PopulationFitter:
             self.rhat_ = pd.Series([rank_rhat(v) for _, _, v in rows], index=index, name="r_hat")
             self.ess_ = pd.Series([bulk_ess(v) for _, _, v in rows], index=index, name="ess")
             table["r_hat"], table["ess"] = self.rhat_, self.ess_
-        self.summary = table
+        self._summary = table
+        self._interval_columns = (f"{lo:.1%}", f"{hi:.1%}")
         if sampled:
             self.posterior_ = self._dataset(draws)
             self.inference_data_ = self._datatree(self.posterior_, diverging)
@@ -641,9 +643,28 @@ class PopulationFitter:
         ax.legend(fontsize=6)
         return ax
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "population_"):
-            raise CalibrationError("this PopulationFitter is not fitted yet; call fit(data) first")
+    _fitted_attribute = "population_"
+
+    def _summary_table(self) -> pd.DataFrame:
+        """Estimates, SD and interval bounds (and R-hat, bulk ESS for NUTS) per quantity."""
+        return self._summary
+
+    def _criteria(self) -> tuple[float, int, int]:
+        """The Laplace approximation of log p(y | φ̂) + log p(φ̂) at the MAP, the unconstrained population
+        parameters φ and the observations (for NUTS too: its MAP start)."""
+        return self.log_marginal_likelihood_, int(self.problem_.n_phi), len(self.data_)
+
+    def predict(self, times, subject=None) -> np.ndarray:
+        """The observable at ``times`` [day]: a fitted subject's individual prediction, or (``subject=None``)
+        the typical subject's at the reference covariate values."""
+        self._check_fitted()
+        if subject is None:
+            theta = self._theta(self._typical_z(np.atleast_2d(self.design_.row({}))))[0]
+        elif subject in self.individual_.index:
+            theta = self.individual_.loc[subject].to_numpy()
+        else:
+            raise CalibrationError(unknown("fitted subject", str(subject), self.subjects_))
+        return self.structure_.predict(theta, np.asarray(times, float))[0]
 
 
 class _CovariateDesign:

@@ -67,8 +67,19 @@ class _LawPredictor:
         return float(self.law.lower[i]), float(self.law.upper[i])
 
     def predict(self, values, names, regimens, times, t0, quantities) -> dict[str, np.ndarray]:
+        """Volumes of every row of ``values``; a row whose evaluation raises is NaN (penalised, and its subject
+        reported as failed), never an exception for the others."""
         columns = [names.index(n) for n in self.law.parameter_names]
-        log_v = self.law.evaluate(times, values[:, columns], values[:, names.index(INITIAL_VOLUME)], t0)
+        params, v0 = values[:, columns], values[:, names.index(INITIAL_VOLUME)]
+        try:
+            log_v = self.law.evaluate(times, params, v0, t0)
+        except Exception:  # noqa: BLE001 - isolate the rows that fail
+            log_v = np.full((len(values), np.size(times)), np.nan)
+            for r in range(len(values)):
+                try:
+                    log_v[r] = self.law.evaluate(times, params[r : r + 1], v0[r : r + 1], t0)[0]
+                except Exception:  # noqa: BLE001, S112 - this row stays NaN
+                    continue
         with np.errstate(over="ignore"):
             return {TUMOUR_VOLUME: np.exp(log_v)}
 

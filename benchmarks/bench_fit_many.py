@@ -19,7 +19,7 @@ exponential_kill) is fitted to all patients with :class:`IndividualFitter`:
 log-normal error with σ held at 0.21 (the RECIST figure above), the initial
 volume estimated, clinical-scale bounds; exponential_kill holds its growth rate
 at 0.003/day (the generating median) so that the kill rate is identifiable.
-Printed per law: wall time, fitted subjects (``status`` column), subjects whose
+Printed per law: wall time, CPU time (this process and its workers), fitted subjects (``status`` column), subjects whose
 predictions are all finite, and the total.
 
     python benchmarks/bench_fit_many.py                       # 1,500 patients, all CPUs
@@ -72,6 +72,12 @@ def synthetic_series(n_patients: int, seed: int) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished worker processes (user + system)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def fit_law(law: str, data: pd.DataFrame, n_jobs: int | None, n_starts: int) -> dict:
     from chemohost.calibration import IndividualFitter, get_growth_law
 
@@ -80,15 +86,15 @@ def fit_law(law: str, data: pd.DataFrame, n_jobs: int | None, n_starts: int) -> 
     estimate = [n for n in get_growth_law(law).parameter_names if n not in fixed] + [V0]
     fitter = IndividualFitter(law, error_model={"model": "lognormal", "sigma": RECIST_SD_LOG_VOLUME},
                               estimate=estimate, fixed=fixed, bounds=bounds, n_starts=n_starts, n_jobs=n_jobs)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unidentifiable parameters of 3-point series are reported, not fatal
         fitter.fit(data)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     status = fitter.status_
     fitted = status.isin(["converged", "not converged"])
     finite = fitter.predictions_.groupby("subject")["prediction"].apply(lambda p: bool(np.isfinite(p).all()))
-    return {"law": law, "seconds": round(seconds, 1), "patients": len(status), "fitted": int(fitted.sum()),
+    return {"law": law, "seconds": round(seconds, 1), "CPU seconds": round(cpu, 1), "patients": len(status), "fitted": int(fitted.sum()),
             "converged": int((status == "converged").sum()),
             "fitted with finite predictions": int(finite[fitted].sum()),
             "statuses": status.str.split(":").str[0].value_counts().to_dict()}
@@ -108,18 +114,19 @@ def main(argv=None) -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{args.patients} series, {len(data)} observations, {cpus} usable CPUs, jobs={args.jobs or 'all'}, "
           f"starts={args.starts}, sigma(ln V)={RECIST_SD_LOG_VOLUME:.3f}; {platform.processor() or platform.machine()}")
-    results, total = [], 0.0
+    results, total, total_cpu = [], 0.0, 0.0
     for law in args.laws.split(","):
         row = fit_law(law, data, args.jobs, args.starts)
         total += row["seconds"]
+        total_cpu += row["CPU seconds"]
         results.append(row)
-        print(f"{law:18s} {row['seconds']:7.1f} s  fitted {row['fitted']}/{row['patients']}  converged "
+        print(f"{law:18s} {row['seconds']:7.1f} s wall {row['CPU seconds']:7.1f} s CPU  fitted {row['fitted']}/{row['patients']}  converged "
               f"{row['converged']}  finite predictions {row['fitted with finite predictions']}/{row['fitted']}  "
               f"{row['statuses']}", flush=True)
-    print(f"total {total:.1f} s")
+    print(f"total {total:.1f} s wall, {total_cpu:.1f} s CPU; load average {os.getloadavg()[0]:.1f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"total [s]": round(total, 1), "laws": results, "cpus": cpus, "patients": args.patients}, f,
+            json.dump({"total [s]": round(total, 1), "total CPU [s]": round(total_cpu, 1), "laws": results, "cpus": cpus, "patients": args.patients}, f,
                       indent=2)
 
 

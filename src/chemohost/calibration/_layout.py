@@ -437,34 +437,55 @@ class Problem:
         measured = observable.measured(q)
         return measured if isinstance(self.errors[o], LogNormalError) else observable.transformed(measured)
 
+    def _local(self, s: int) -> dict:
+        """Subject ``s``'s own index tables (cached): where its curves' parameter values and its error
+        parameters sit in its block of entries, so that evaluating it costs nothing per other subject."""
+        cache = self.__dict__.setdefault("_locals", {})
+        if s not in cache:
+            block = self.blocks[s]
+            position = np.full(len(self.entries), -1)
+            position[block] = np.arange(block.size)
+            cidx = self.cidx[self.curves_of[s]]
+            rows = self.rows_of[s]
+            errors = []
+            for o in range(len(self.observables)):
+                sel = self.row_obs[rows] == o
+                mine = self.row_subject[self.row_obs == o] == s
+                errors.append((sel, {p: (int(position[idx[mine][0]]) if idx[mine][0] >= 0 else -1, val)
+                                     for p, (idx, val) in self.eidx[o].items()} if sel.any() else {}))
+            cache[s] = {"log": self.log[block], "cidx": np.where(cidx >= 0, position[np.maximum(cidx, 0)], -1),
+                        "cval": self.cval[self.curves_of[s]], "errors": errors}
+        return cache[s]
+
     def evaluate(self, requests: Sequence[tuple[int, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each (subject s, points (m, k_s) on the optimiser's scale): the subject's NLL at each point (m,)
         and its least-squares residuals (m, n_s) — standardized on the comparison scale with the point's error
         parameters, 0 for a censored point predicted on its censored side. All in one batched prediction."""
-        n_x, n_m = len(self.entries), len(self.names)
-        values, regimens, fulls = [], [], []
+        n_m = len(self.names)
+        values, regimens, naturals = [], [], []
         for s, points in requests:
+            local = self._local(s)
             points = np.atleast_2d(points)
-            full = np.zeros((len(points), n_x))
-            full[:, self.blocks[s]] = points
-            values.append(self.curve_values(full)[:, self.curves_of[s]].reshape(-1, n_m))
+            nat = np.where(local["log"], np.exp(points), points)
+            values.append(np.where(local["cidx"] >= 0, nat[:, np.maximum(local["cidx"], 0)],
+                                   local["cval"]).reshape(-1, n_m))
             regimens += [self.curve_regimen[c] for c in self.curves_of[s]] * len(points)
-            fulls.append(full)
+            naturals.append(nat)
         pred = self.predictor.predict(np.vstack(values), self.names, regimens, self.times, self.t0, self.quantities)
         out, offset = [], 0
-        for (s, _), full in zip(requests, fulls):
-            m, n_c = len(full), len(self.curves_of[s])
+        for (s, _), nat in zip(requests, naturals):
+            m, n_c = len(nat), len(self.curves_of[s])
             block = {q: v[offset : offset + m * n_c].reshape(m, n_c, -1) for q, v in pred.items()}
             offset += m * n_c
             rows = self.rows_of[s]
             nll, resid = np.empty((m, rows.size)), np.empty((m, rows.size))
-            for o, (observable, error) in enumerate(zip(self.observables, self.errors)):
-                sel = self.row_obs[rows] == o
+            for o, ((sel, where), observable, error) in enumerate(zip(self._local(s)["errors"], self.observables,
+                                                                       self.errors)):
                 if not sel.any():
                     continue
                 r = rows[sel]
                 f = self.compare(o, block[observable.quantity][:, self.row_local_curve[r], self.row_time[r]])
-                errs = self.error_values(full, o, self.row_subject[self.row_obs == o] == s)
+                errs = {p: nat[:, j, None] if j >= 0 else val for p, (j, val) in where.items()}
                 nll[:, sel] = error.nll(self.y[r], f, errs, self.censoring[r])
                 u = error.standardized(self.y[r], f, errs)
                 hidden = ((self.censoring[r] == CENSORING_CODES["left"]) & (u > 0)) | (

@@ -53,7 +53,9 @@ class IndividualFitter(Estimator):
     inverse of the finite-difference Hessian of the subject's NLL at the
     optimum (delta method back to the natural scale); 95% intervals are Wald
     intervals on the optimiser's scale (so log-scale ones are asymmetric and
-    stay positive). AIC = 2·NLL + 2k and BIC = 2·NLL + k·ln n per subject (k
+    stay positive); where the Hessian is not positive definite (a direction
+    the data do not determine) the interval is infinite and an
+    :class:`UnidentifiableWarning` names the parameter. AIC = 2·NLL + 2k and BIC = 2·NLL + k·ln n per subject (k
     estimated numbers, n observations; Akaike 1974, Schwarz 1978).
 
     Parameters
@@ -113,6 +115,12 @@ class IndividualFitter(Estimator):
         Per subject: the Hessian is positive definite and a Newton step would
         lower the NLL by less than 10⁻³ (False also flags a flat,
         non-identifiable direction).
+    status_ : pandas.Series
+        Per subject: ``converged``, ``not converged``, ``skipped: ...`` (fewer
+        observations than estimated numbers) or ``failed: ...`` (every start
+        raised, or the optimum predicts a non-finite value); subjects not
+        fitted have NaN estimates and predictions and are left out of
+        ``AIC_``/``BIC_``.
     predictions_ : pandas.DataFrame
         The observation rows with ``prediction`` (in the data's unit) and the
         standardized ``residual`` (NaN for censored points).

@@ -201,20 +201,15 @@ class IndividualFitter(Estimator):
     def _store(self, problem: Problem, z: np.ndarray, nll: np.ndarray, status: dict[int, str]) -> None:
         subjects = pd.Index(problem.subjects, name="subject")
         fitted = np.array([s not in status for s in range(len(subjects))])
-        if fitted.any():  # a fitted subject must predict finite values at its observations
-            preds = problem.predictions(z, problem.times)
-            for s in np.flatnonzero(fitted):
-                rows = problem.rows_of[s]
-                for o, observable in enumerate(problem.observables):
-                    sel = rows[problem.row_obs[rows] == o]
-                    values = preds[observable.quantity][0, problem.row_curve[sel], problem.row_time[sel]]
-                    if not np.all(np.isfinite(values)):
-                        status[s] = "failed: non-finite prediction at the optimum"
-                        fitted[s] = False
-                        break
+        values = problem.row_values(z)
+        for s in np.flatnonzero(fitted):  # a fitted subject must predict finite values at its observations
+            if not np.all(np.isfinite(values[problem.rows_of[s]])):
+                status[s] = "failed: non-finite prediction at the optimum"
+                fitted[s] = False
         for s in np.flatnonzero(~fitted):
             z[problem.blocks[s]] = np.nan
             nll[s] = np.nan
+            values[problem.rows_of[s]] = np.nan
         self.problem_, self.z_ = problem, z
         labels = list(dict.fromkeys(e.label for e in problem.entries))
         nat = problem.natural(z)
@@ -270,17 +265,17 @@ class IndividualFitter(Estimator):
         self.converged_ = pd.Series(ok, index=subjects, name="converged")
         self.status_ = pd.Series([status.get(s, "converged" if ok[s] else "not converged")
                                   for s in range(len(subjects))], index=subjects, name="status")
-        self.predictions_ = self._predictions(problem, z)
+        self.predictions_ = self._predictions(problem, z, values)
 
-    def _predictions(self, problem: Problem, z: np.ndarray) -> pd.DataFrame:
+    def _predictions(self, problem: Problem, z: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+        """The observation rows with ``prediction`` (from ``values``, each row's model quantity) and the
+        standardized ``residual``."""
         table = problem.rows[["subject", "group", "time", "observable", "value", "censoring"]].copy()
         prediction = np.empty(len(table))
         residual = np.empty(len(table))
-        preds = problem.predictions(z, problem.times)
         for o, (observable, model) in enumerate(zip(problem.observables, problem.errors)):
             rows = problem.row_obs == o
-            measured = observable.measured(preds[observable.quantity][0, problem.row_curve[rows],
-                                                                      problem.row_time[rows]])
+            measured = observable.measured(values[rows])
             f = measured if isinstance(model, LogNormalError) else observable.transformed(measured)
             prediction[rows] = measured
             residual[rows] = model.standardized(problem.y[rows], f, {k: v[0] for k, v in

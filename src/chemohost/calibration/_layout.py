@@ -454,13 +454,13 @@ class Problem:
                 errors.append((sel, {p: (int(position[idx[mine][0]]) if idx[mine][0] >= 0 else -1, val)
                                      for p, (idx, val) in self.eidx[o].items()} if sel.any() else {}))
             cache[s] = {"log": self.log[block], "cidx": np.where(cidx >= 0, position[np.maximum(cidx, 0)], -1),
-                        "cval": self.cval[self.curves_of[s]], "errors": errors}
+                        "cval": self.cval[self.curves_of[s]], "errors": errors,
+                        "times": np.unique(self.times[self.row_time[rows]])}
         return cache[s]
 
-    def evaluate(self, requests: Sequence[tuple[int, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each (subject s, points (m, k_s) on the optimiser's scale): the subject's NLL at each point (m,)
-        and its least-squares residuals (m, n_s) — standardized on the comparison scale with the point's error
-        parameters, 0 for a censored point predicted on its censored side. All in one batched prediction."""
+    def _predict(self, requests: Sequence[tuple[int, np.ndarray]]):
+        """``(natural points per request, time grid, {quantity: (Σ m·n_curves, n_grid)})``: one batched
+        prediction of the requested subjects' curves at the union of their own observation times."""
         n_m = len(self.names)
         values, regimens, naturals = [], [], []
         for s, points in requests:
@@ -471,7 +471,34 @@ class Problem:
                                    local["cval"]).reshape(-1, n_m))
             regimens += [self.curve_regimen[c] for c in self.curves_of[s]] * len(points)
             naturals.append(nat)
-        pred = self.predictor.predict(np.vstack(values), self.names, regimens, self.times, self.t0, self.quantities)
+        grid = np.unique(np.concatenate([self._local(s)["times"] for s, _ in requests]))
+        return naturals, grid, self.predictor.predict(np.vstack(values), self.names, regimens, grid, self.t0,
+                                                      self.quantities)
+
+    def row_values(self, z: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """Each observation row's model quantity (its observable's) at its time and the full point ``z``
+        ``(n_rows,)``; NaN for subjects whose entries are NaN (not fitted). Predicted ``chunk`` subjects at a
+        time, each at its own times only."""
+        out = np.full(len(self.rows), np.nan)
+        todo = [s for s, block in enumerate(self.blocks) if np.all(np.isfinite(z[block]))]
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            _, grid, pred = self._predict([(s, z[self.blocks[s]]) for s in part])
+            offset = 0
+            for s in part:
+                n_c, r = len(self.curves_of[s]), self.rows_of[s]
+                column = np.searchsorted(grid, self.times[self.row_time[r]])
+                for o, observable in enumerate(self.observables):
+                    sel = self.row_obs[r] == o
+                    out[r[sel]] = pred[observable.quantity][offset + self.row_local_curve[r[sel]], column[sel]]
+                offset += n_c
+        return out
+
+    def evaluate(self, requests: Sequence[tuple[int, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each (subject s, points (m, k_s) on the optimiser's scale): the subject's NLL at each point (m,)
+        and its least-squares residuals (m, n_s) — standardized on the comparison scale with the point's error
+        parameters, 0 for a censored point predicted on its censored side. All in one batched prediction."""
+        naturals, grid, pred = self._predict(requests)
         out, offset = [], 0
         for (s, _), nat in zip(requests, naturals):
             m, n_c = len(nat), len(self.curves_of[s])
@@ -484,7 +511,8 @@ class Problem:
                 if not sel.any():
                     continue
                 r = rows[sel]
-                f = self.compare(o, block[observable.quantity][:, self.row_local_curve[r], self.row_time[r]])
+                column = np.searchsorted(grid, self.times[self.row_time[r]])
+                f = self.compare(o, block[observable.quantity][:, self.row_local_curve[r], column])
                 errs = {p: nat[:, j, None] if j >= 0 else val for p, (j, val) in where.items()}
                 nll[:, sel] = error.nll(self.y[r], f, errs, self.censoring[r])
                 u = error.standardized(self.y[r], f, errs)

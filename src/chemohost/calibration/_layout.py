@@ -50,6 +50,7 @@ class _LawPredictor:
 
     def __init__(self, law) -> None:
         self.law = get_growth_law(law)
+        self.batched = not hasattr(self.law, "log_volume")  # the Hahnfeldt law integrates: batch its calls
         self.names = (*self.law.parameter_names, INITIAL_VOLUME)
         self.quantities = (TUMOUR_VOLUME,)
         self.label = self.law.name
@@ -88,6 +89,8 @@ class _ModelPredictor:
     """A chemohost :class:`~chemohost.Model` integrated by :func:`chemohost.simulate`, one call per regimen."""
 
     fd_step, hessian_step = 1e-4, 2e-3
+
+    batched = True
 
     def __init__(self, model, rtol: float, atol: float) -> None:
         from ..engine._simulate import COVARIATES
@@ -458,9 +461,11 @@ class Problem:
                         "times": np.unique(self.times[self.row_time[rows]])}
         return cache[s]
 
-    def _predict(self, requests: Sequence[tuple[int, np.ndarray]]):
-        """``(natural points per request, time grid, {quantity: (Σ m·n_curves, n_grid)})``: one batched
-        prediction of the requested subjects' curves at the union of their own observation times."""
+    def _predict(self, requests: Sequence[tuple[int, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+        """For each request (subject s, points (m, k_s)): the natural points, the subject's own observation
+        times and ``{quantity: (m, n_curves, n_times)}``. A closed form predicts each request on its own
+        times; a law or model that is integrated batches the requests in one simulation (on the union of
+        their times), since a simulation call costs far more than its patients."""
         n_m = len(self.names)
         values, regimens, naturals = [], [], []
         for s, points in requests:
@@ -469,41 +474,44 @@ class Problem:
             nat = np.where(local["log"], np.exp(points), points)
             values.append(np.where(local["cidx"] >= 0, nat[:, np.maximum(local["cidx"], 0)],
                                    local["cval"]).reshape(-1, n_m))
-            regimens += [self.curve_regimen[c] for c in self.curves_of[s]] * len(points)
+            regimens.append([self.curve_regimen[c] for c in self.curves_of[s]] * len(points))
             naturals.append(nat)
-        grid = np.unique(np.concatenate([self._local(s)["times"] for s, _ in requests]))
-        return naturals, grid, self.predictor.predict(np.vstack(values), self.names, regimens, grid, self.t0,
-                                                      self.quantities)
+        grids = [self._local(s)["times"] for s, _ in requests]
+        if not self.predictor.batched:
+            preds = [self.predictor.predict(v, self.names, r, g, self.t0, self.quantities)
+                     for v, r, g in zip(values, regimens, grids)]
+        else:
+            union = np.unique(np.concatenate(grids))
+            batch = self.predictor.predict(np.vstack(values), self.names, sum(regimens, []), union, self.t0,
+                                           self.quantities)
+            bounds = np.cumsum([0, *(len(v) for v in values)])
+            preds = [{q: v[lo:hi][:, np.searchsorted(union, g)] for q, v in batch.items()}
+                     for lo, hi, g in zip(bounds[:-1], bounds[1:], grids)]
+        return [(nat, g, {q: v.reshape(len(nat), len(self.curves_of[s]), g.size) for q, v in p.items()})
+                for (s, _), nat, g, p in zip(requests, naturals, grids, preds)]
 
     def row_values(self, z: np.ndarray, chunk: int = 256) -> np.ndarray:
         """Each observation row's model quantity (its observable's) at its time and the full point ``z``
-        ``(n_rows,)``; NaN for subjects whose entries are NaN (not fitted). Predicted ``chunk`` subjects at a
-        time, each at its own times only."""
+        ``(n_rows,)``; NaN for subjects whose entries are NaN (not fitted)."""
         out = np.full(len(self.rows), np.nan)
         todo = [s for s, block in enumerate(self.blocks) if np.all(np.isfinite(z[block]))]
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
-            _, grid, pred = self._predict([(s, z[self.blocks[s]]) for s in part])
-            offset = 0
-            for s in part:
-                n_c, r = len(self.curves_of[s]), self.rows_of[s]
+            for s, (_, grid, block) in zip(part, self._predict([(s, z[self.blocks[s]]) for s in part])):
+                r = self.rows_of[s]
                 column = np.searchsorted(grid, self.times[self.row_time[r]])
                 for o, observable in enumerate(self.observables):
                     sel = self.row_obs[r] == o
-                    out[r[sel]] = pred[observable.quantity][offset + self.row_local_curve[r[sel]], column[sel]]
-                offset += n_c
+                    out[r[sel]] = block[observable.quantity][0, self.row_local_curve[r[sel]], column[sel]]
         return out
 
     def evaluate(self, requests: Sequence[tuple[int, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each (subject s, points (m, k_s) on the optimiser's scale): the subject's NLL at each point (m,)
         and its least-squares residuals (m, n_s) — standardized on the comparison scale with the point's error
         parameters, 0 for a censored point predicted on its censored side. All in one batched prediction."""
-        naturals, grid, pred = self._predict(requests)
-        out, offset = [], 0
-        for (s, _), nat in zip(requests, naturals):
-            m, n_c = len(nat), len(self.curves_of[s])
-            block = {q: v[offset : offset + m * n_c].reshape(m, n_c, -1) for q, v in pred.items()}
-            offset += m * n_c
+        out = []
+        for (s, _), (nat, grid, block) in zip(requests, self._predict(requests)):
+            m = len(nat)
             rows = self.rows_of[s]
             nll, resid = np.empty((m, rows.size)), np.empty((m, rows.size))
             for o, ((sel, where), observable, error) in enumerate(zip(self._local(s)["errors"], self.observables,

@@ -7,7 +7,6 @@ and reports per subject.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 

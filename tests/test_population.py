@@ -147,6 +147,11 @@ def test_laplace_recovers_the_population(laplace_fit):
     assert list(fit.covariance_.index[-2:]) == [f"mu[{ALPHA0}]", f"mu[{BETA}]"]
     assert np.all(np.linalg.eigvalsh(fit.covariance_) > 0)
     assert {"Tierney1986", "Lewandowski2009", "Benzekry2014"} <= set(fit.citations)
+    # the estimator base every fitter shares
+    assert math.isfinite(fit.AIC_) and fit.BIC_ > fit.AIC_
+    assert list(fit.confidence_intervals_.columns) == ["5.0%", "95.0%"]
+    np.testing.assert_allclose(fit.predict([4.0, 24.0], subject="m00"),
+                               fit.structure_.predict(fit.individual_.loc["m00"].to_numpy(), [4.0, 24.0])[0])
 
 
 def test_map_gives_the_laplace_mode_without_intervals(cohort, laplace_fit):

@@ -241,7 +241,7 @@ class GrowthLawFitter(Estimator):
         """Least squares on ln V: log-likelihood −n/2·ln(SSE/n) (the Gaussian profile likelihood up to the
         constant −n/2·(ln 2π + 1)), so that ``AIC_`` is ``aic_`` = n·ln(SSE/n) + 2p."""
         with np.errstate(divide="ignore"):
-            return -0.5 * self.n_obs_ * math.log(self.sse_ / self.n_obs_), self.n_params_, self.n_obs_
+            return -0.5 * self.n_obs_ * float(np.log(self.sse_ / self.n_obs_)), self.n_params_, self.n_obs_
 
     @property
     def confidence_intervals_(self) -> pd.DataFrame:

@@ -122,8 +122,6 @@ class ErrorModel:
 
     name: ClassVar[str] = ""
     equation: ClassVar[str] = ""
-    relative: ClassVar[tuple[str, ...]] = ()
-    """Parameters that are relative (unit-free) standard deviations; the others scale with the data."""
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -229,7 +227,6 @@ class ProportionalError(ErrorModel):
     sigma_prop: float | None = None
     name: ClassVar[str] = "proportional"
     equation: ClassVar[str] = "σ = σ_prop·|f|"
-    relative: ClassVar[tuple[str, ...]] = ("sigma_prop",)
 
     def sd(self, f, p, xp=np):
         return p["sigma_prop"] * xp.abs(f)
@@ -243,7 +240,6 @@ class CombinedError(ErrorModel):
     sigma_prop: float | None = None
     name: ClassVar[str] = "combined"
     equation: ClassVar[str] = "σ = √(σ_add² + σ_prop²·f²)"
-    relative: ClassVar[tuple[str, ...]] = ("sigma_prop",)
 
     def sd(self, f, p, xp=np):
         return xp.sqrt(p["sigma_add"] ** 2 + (p["sigma_prop"] * f) ** 2)
@@ -270,7 +266,6 @@ class LogNormalError(ErrorModel):
     sigma: float | None = None
     name: ClassVar[str] = "lognormal"
     equation: ClassVar[str] = "ln y = ln f + ε, ε ~ N(0, σ²)"
-    relative: ClassVar[tuple[str, ...]] = ("sigma",)
 
     def sd(self, f, p, xp=np):
         return p["sigma"] + 0.0 * f

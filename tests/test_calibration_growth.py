@@ -9,6 +9,7 @@ are those of science/VALIDATION.md.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ import sympy
 from chemohost._errors import ChemohostError, OptionError
 from chemohost.calibration import (
     CLOSED_FORMS,
+    ClosedFormLaw,
     SUBJECT,
     TIME,
     VOLUME,
@@ -203,6 +205,21 @@ CLOSED_FORM_CASES = {  # law: fitted values (V8 magnitudes)
 }
 
 
+def test_laws_are_keyed_by_names_and_old_symbol_keys_warn_once():
+    """Item 5 of issue 11: parameters by name; LaTeX symbol keys work for one release with a one-line warning."""
+    law = CLOSED_FORMS["von_bertalanffy"]
+    assert law.fixed == {"Bertalanffy exponent [-]": 2 / 3}
+    assert all(n.endswith("]") for n in (*law.parameter_names, *law.fixed, *CLOSED_FORMS["logistic"].bounds))
+    with pytest.warns(DeprecationWarning) as record:
+        old = ClosedFormLaw("von_bertalanffy", ("a", "b"), law.log_volume, law.initial_guesses,
+                            fixed={r"\gamma": 0.5}, bounds={"b": (0.0, 1.0)})
+    assert len(record) == 1 and "\n" not in str(record[0].message) and "Bertalanffy exponent [-]" in str(
+        record[0].message)
+    assert old.parameter_names == law.parameter_names and old.fixed == {"Bertalanffy exponent [-]": 0.5}
+    np.testing.assert_allclose(old.evaluate([1.0, 5.0], [[1.1, 0.03]]),
+                               replace(law, fixed={"Bertalanffy exponent [-]": 0.5}).evaluate([1.0, 5.0], [[1.1, 0.03]]))
+
+
 @pytest.mark.parametrize("law", list(CLOSED_FORMS))
 def test_closed_form_solves_the_declared_mechanism(law):
     """d ln V/dt of each closed form equals the registered mechanism's per-capita rate r(V), and
@@ -210,8 +227,8 @@ def test_closed_form_solves_the_declared_mechanism(law):
     spec, values, v0 = CLOSED_FORMS[law], CLOSED_FORM_CASES[law], 2.5
     mechanism = get_mechanism("growth", law)()
     declared = {p.name: p.symbol for p in mechanism.parameters()}
-    by_symbol = dict(zip(spec.symbols, values)) | {declared[n]: v for n, v in spec.fixed_parameters(v0).items()
-                                                   if n in declared}
+    by_symbol = {declared[n]: v for n, v in zip(spec.parameter_names, values)} | {
+        declared[n]: v for n, v in spec.fixed_parameters(v0).items() if n in declared}
     volume = sympy.Symbol("V", positive=True)
     rate = sympy.lambdify(volume, mechanism.rate(volume, {s: sympy.Float(v) for s, v in by_symbol.items()}))
     t, h = np.linspace(0.5, 30.0, 40), 1e-4

@@ -10,6 +10,8 @@ through the new estimator.
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,7 @@ from chemohost.calibration import (
     reduced_gompertz,
     tidy_benzekry2014,
 )
+from chemohost.calibration._individual import UnidentifiableWarning
 
 TV = "Tumour volume [mm3]"
 ALPHA0, BETA = "Gompertz initial growth rate [1/day]", "Gompertz deceleration rate [1/day]"
@@ -43,8 +46,7 @@ LEFT, RIGHT = 1, 2
 @pytest.mark.parametrize(("model", "params", "sd"), [
     (AdditiveError(), {"sigma_add": 2.0}, lambda f: np.full_like(f, 2.0)),
     (ProportionalError(), {"sigma_prop": 0.2}, lambda f: 0.2 * f),
-    (CombinedError(), {"sigma_add": 2.0, "sigma_prop": 0.2}, lambda f: 2.0 + 0.2 * f),
-    (CombinedError(form="sqrt"), {"sigma_add": 2.0, "sigma_prop": 0.2}, lambda f: np.hypot(2.0, 0.2 * f)),
+    (CombinedError(), {"sigma_add": 2.0, "sigma_prop": 0.2}, lambda f: np.hypot(2.0, 0.2 * f)),
     (PowerError(), {"sigma": 0.5, "alpha": 0.84}, lambda f: 0.5 * f**0.84),
 ])
 def test_gaussian_error_models_match_the_direct_censored_likelihood(model, params, sd):
@@ -240,3 +242,140 @@ def test_predict_plot_and_additive_error_on_a_log_observable(small):
         fig, ax = plt.subplots()
         assert fit.plot(kind, ax=ax) is ax
         plt.close(fig)
+
+
+# ------------------------------------------------------------------------- robustness (issue 11, item 3)
+def test_gompertz_with_signed_bounds_on_a_series_falling_to_zero_runs_to_completion():
+    """Regression: bounds (−20, 20) × (10⁻⁴, 20), additive error, V0 estimated, 595 → 0 mm³ over 84 days
+    raised 'array must not contain infs or NaNs' in the least-squares Jacobian."""
+    law = CLOSED_FORMS["gompertz"].with_bounds({ALPHA0: (-20.0, 20.0), BETA: (1e-4, 20.0)})
+    t = np.linspace(0.0, 84.0, 8)
+    data = pd.DataFrame({"subject": "p", "time": t, "observable": TV, "value": np.linspace(595.0, 0.0, 8)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnidentifiableWarning)
+        fit = IndividualFitter(law, error_model="additive", estimate=[ALPHA0, BETA, V0],
+                               bounds={ALPHA0: (-20.0, 20.0), BETA: (1e-4, 20.0), V0: (1.0, 5000.0)}).fit(data)
+    assert np.isfinite(fit.params_.to_numpy()).all()
+    assert fit.params_.loc["p", ALPHA0] < 0  # shrinking
+    assert np.isfinite(fit.predictions_["prediction"]).all()
+    assert not fit.summary[["lower 95%", "upper 95%"]].isna().all(axis=None)
+
+
+def test_an_unidentifiable_log_scale_parameter_gets_an_infinite_interval_and_a_warning():
+    """Only a − k is determined by one treated curve: a and k are unidentifiable. Their Wald intervals on the
+    log scale are infinite (no OverflowError), with one warning naming them."""
+    t = np.arange(0.0, 22.0, 3.0)
+    data = pd.DataFrame({"subject": "s", "time": t, "observable": TV, "value": 100.0 * np.exp(0.02 * t)})
+    with pytest.warns(UnidentifiableWarning, match="Treatment kill rate") as record:
+        fit = IndividualFitter("exponential_kill", error_model={"model": "lognormal", "sigma": 0.1},
+                               estimate=[GROWTH, KILL], fixed={V0: 100.0}, n_starts=1).fit(data)
+    assert len(record) == 1 and "\n" not in str(record[0].message)
+    rows = fit.summary.loc["s"]
+    assert np.isfinite(rows["estimate"]).all()
+    assert not np.isfinite(rows[["lower 95%", "upper 95%"]].to_numpy()).all()
+    assert np.isfinite(fit.predictions_["prediction"]).all()
+
+
+@pytest.mark.slow
+def test_hahnfeldt_with_v0_and_k0_held_on_three_points_runs_to_completion():
+    """Regression: V0 and K0 fixed, log-normal error (σ held), 639, 1606, 2451 mm³ at days 0, 2, 4 raised
+    OverflowError (math range error) in the log-scale interval of a parameter with a huge standard error."""
+    data = pd.DataFrame({"subject": "q", "time": [0.0, 2.0, 4.0], "observable": TV,
+                         "value": [639.0, 1606.0, 2451.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnidentifiableWarning)
+        fit = IndividualFitter("hahnfeldt", error_model={"model": "lognormal", "sigma": 0.1},
+                               estimate=["Hahnfeldt tumour growth rate [1/day]", "Vascular stimulation rate [1/day]",
+                                         "Vascular inhibition rate [1/(day*mm2)]"],
+                               fixed={V0: 639.0, "Initial vascular carrying capacity [mm3]": 625.0}).fit(data)
+    assert np.isfinite(fit.params_.to_numpy()).all()
+    assert np.isfinite(fit.predictions_["prediction"]).all()
+    assert (fit.summary["upper 95%"] >= fit.summary["estimate"]).all()  # possibly infinite, never an exception
+
+
+@dataclass(frozen=True)
+class _Fragile:
+    """The exponential law, raising for an initial volume of 13 mm³: a subject whose evaluation fails."""
+
+    name: str = "fragile exponential"
+
+    def __getattr__(self, item):
+        return getattr(CLOSED_FORMS["exponential"], item)
+
+    def evaluate(self, times, params, v0=1.0, t0=0.0):
+        if np.any(np.asarray(v0) == 13.0):
+            raise OverflowError("math range error")
+        return CLOSED_FORMS["exponential"].evaluate(times, params, v0, t0)
+
+
+def _exponential_cohort(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(1.0, 13.0)
+    rates = rng.uniform(0.1, 0.4, n)
+    return pd.concat([pd.DataFrame({"subject": f"m{i:02d}", "time": t, "observable": TV,
+                                    "value": np.exp(r * t + rng.normal(0, 0.1, t.size))})
+                      for i, r in enumerate(rates)], ignore_index=True), rates
+
+
+def test_a_subject_that_fails_is_reported_and_the_others_are_fitted():
+    data, rates = _exponential_cohort(6, seed=4)
+    v0 = pd.Series(1.0, index=[f"m{i:02d}" for i in range(6)])
+    v0["m03"] = 13.0
+    fit = IndividualFitter(_Fragile(), estimate=[GROWTH], fixed={V0: v0}, n_starts=1).fit(data)
+    status = fit.statistics["status"]
+    assert status["m03"].startswith("failed") and (status.drop("m03") == "converged").all()
+    assert fit.params_.loc["m03"].isna().all()
+    np.testing.assert_allclose(fit.params_[GROWTH].drop("m03"), np.delete(rates, 3), rtol=0.1)
+    fitted = fit.predictions_[fit.predictions_["subject"] != "m03"]
+    assert np.isfinite(fitted["prediction"]).all()
+    assert fit.AIC_ == pytest.approx(float(fit.aic_.drop("m03").sum()))
+
+
+def test_too_few_observations_skip_one_subject_not_the_fit(small):
+    data = pd.concat([small, pd.DataFrame({"subject": "lone", "time": [2.0], "observable": TV, "value": [3.0]})])
+    fit = IndividualFitter("gompertz", n_starts=1).fit(data)
+    assert fit.status_["lone"].startswith("skipped") and fit.params_.loc["lone"].isna().all()
+    assert fit.status_.drop("lone").isin(["converged", "not converged"]).all()
+
+
+def test_subjects_fitted_in_worker_processes_match_the_serial_fit():
+    data, _ = _exponential_cohort(32, seed=8)
+    serial = IndividualFitter("exponential", n_starts=1, n_jobs=1).fit(data)
+    parallel = IndividualFitter("exponential", n_starts=1, n_jobs=2).fit(data)
+    pd.testing.assert_frame_equal(serial.params_, parallel.params_)
+    assert (parallel.status_ == "converged").all()
+
+
+def test_every_fitter_shares_the_estimator_base(small):
+    import io
+
+    from chemohost.calibration import GrowthLawFitter, SteinFitter
+    from chemohost.calibration._estimator import Estimator
+
+    fit = IndividualFitter("gompertz", n_starts=1).fit(small)
+    loglik, k, n = float(fit.loglik_.sum()), int(fit.n_params_.sum()), int(fit.n_obs_.sum())
+    assert fit.AIC_ == pytest.approx(-2 * loglik + 2 * k) and fit.BIC_ == pytest.approx(-2 * loglik + k * math.log(n))
+    assert list(fit.confidence_intervals_.columns) == ["lower 95%", "upper 95%"]
+    out = io.StringIO()
+    fit.print_summary(file=out)
+    assert "AIC" in out.getvalue() and ALPHA0 in out.getvalue()
+    growth = GrowthLawFitter("gompertz").fit(small.rename(columns={"time": "time [day]", "value": "volume [mm3]"}))
+    assert growth.AIC_ == pytest.approx(growth.aic_)
+    stein = SteinFitter().fit(small)
+    for fitter in (fit, growth, stein):
+        assert isinstance(fitter, Estimator) and isinstance(fitter.summary, pd.DataFrame)
+    with pytest.raises(CalibrationError, match="not fitted"):
+        IndividualFitter("gompertz").summary
+
+
+def test_calibration_does_not_import_report_internals():
+    """Issue 11, item 6: calibration → report is a layering violation; shared figure helpers live in
+    chemohost.plotting."""
+    import pathlib
+
+    import chemohost.calibration as calibration
+
+    folder = pathlib.Path(calibration.__file__).parent
+    offenders = [p.name for p in folder.glob("*.py") if "..report" in p.read_text() or "chemohost.report" in
+                 p.read_text()]
+    assert offenders == []

@@ -45,7 +45,9 @@ from ._import import read_petab_measurements as read_petab_measurements
 from ._import import read_tidy as read_tidy
 from ._import import tidy_benzekry2014 as tidy_benzekry2014
 from ._import import tidy_pdxe as tidy_pdxe
+from ._estimator import Estimator as Estimator
 from ._individual import IndividualFitter as IndividualFitter
+from ._individual import UnidentifiableWarning as UnidentifiableWarning
 from ._selection import compare_models as compare_models
 from ._selection import prediction_score as prediction_score
 from ._selection import profile_likelihood as profile_likelihood
@@ -71,5 +73,5 @@ __all__ = [
     "LogNormalError", "Observable", "PowerError", "ProportionalError", "TIDY_COLUMNS", "TREATMENT_LAWS",
     "compare_models", "dose_regimens", "error_model", "load_fit_study", "observations", "plan_fit",
     "prediction_score", "profile_likelihood", "read_nonmem", "read_petab_measurements", "read_tidy", "run_fit",
-    "tidy_benzekry2014", "tidy_pdxe",
+    "tidy_benzekry2014", "tidy_pdxe", "Estimator", "UnidentifiableWarning",
 ]

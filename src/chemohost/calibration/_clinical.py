@@ -39,6 +39,7 @@ from .._errors import unknown
 from ..parameters import get_parameter_set
 from ._errors import CalibrationError
 from ._population import tidy_observations
+from ._estimator import Estimator, plot_subjects
 
 __all__ = [
     "ClaretModel", "ClaretFitter", "PiecewiseExposure", "SteinFitter", "STEIN_MODELS", "stein_curve",
@@ -84,7 +85,7 @@ def stein_curve(model: str, t: np.ndarray, params: Mapping[str, float] | Sequenc
     return phi * np.exp(-d * t) + (1 - phi) * np.exp(g * t)
 
 
-class SteinFitter:
+class SteinFitter(Estimator):
     r"""Per-patient regression–regrowth fits, f = e^{−d·t} + e^{g·t} − 1 and its reductions (Stein et al. 2008).
 
     ``g`` is the regrowth rate [1/day] of the treatment-resistant fraction,
@@ -123,6 +124,7 @@ class SteinFitter:
     """
 
     citations = ("Stein2008", "Wilkerson2016")
+    _fitted_attribute = "individual_"
 
     def __init__(self, models: Sequence[str] = tuple(STEIN_MODELS), *, alpha: float = STEIN_ALPHA,
                  observable: str | None = None) -> None:
@@ -151,21 +153,63 @@ class SteinFitter:
             eligible = [r for r in rows if r["eligible"]]
             best = min(eligible, key=lambda r: r["AIC"]) if eligible else None
             chosen.append({"subject": subject, "model": best["model"] if best else "not fit", "n": len(t),
-                           **{p: best.get(p, math.nan) if best else math.nan for p in ("g", "d", "phi")}})
+                           **{p: best.get(p, math.nan) if best else math.nan for p in ("g", "d", "phi")},
+                           "first value": y0, "first time": group["time"].iloc[0]})
         self.fits_ = pd.DataFrame(fits).set_index(["subject", "model"])
+        self.data_ = frame
         self.individual_ = pd.DataFrame(chosen).set_index("subject")
         fitted = self.individual_[self.individual_["model"] != "not fit"]
-        self.summary = pd.DataFrame({
+        self._summary = pd.DataFrame({
             "subjects": self.individual_["model"].value_counts(),
             "median g [1/day]": fitted.groupby("model")["g"].median(),
             "median d [1/day]": fitted.groupby("model")["d"].median(),
         }).rename_axis("model")
         return self
 
+    def _summary_table(self) -> pd.DataFrame:
+        """Count of subjects per selected model, and median g and d."""
+        return self._summary
+
+    def _selected(self) -> pd.DataFrame:
+        chosen = self.individual_[self.individual_["model"] != "not fit"]
+        return self.fits_.loc[list(zip(chosen.index, chosen["model"]))]
+
+    def _criteria(self) -> tuple[float, int, int]:
+        rows = self._selected()
+        return float(rows["log-likelihood"].sum()), int(rows["p"].sum()), int(rows["n"].sum())
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """t-based 95% intervals (n − p degrees of freedom) of each fitted subject's selected parameters."""
+        self._check_fitted()
+        out = []
+        for (subject, model), row in self._selected().iterrows():
+            q = stats.t.ppf(0.975, row["n"] - row["p"])
+            out += [{"subject": subject, "parameter": k, "lower 95%": row[k] - q * row[f"SE {k}"],
+                     "upper 95%": row[k] + q * row[f"SE {k}"]} for k in STEIN_MODELS[model]]
+        return pd.DataFrame(out, columns=["subject", "parameter", "lower 95%", "upper 95%"]).set_index(
+            ["subject", "parameter"])
+
+    def predict(self, times, subject) -> np.ndarray:
+        """The fitted size of ``subject`` at ``times`` [day] (the data's unit; NaN when it was not fit)."""
+        self._check_fitted()
+        row = self.individual_.loc[subject]
+        t = np.asarray(times, float) - row["first time"]
+        if row["model"] == "not fit":
+            return np.full(t.shape, np.nan)
+        params = [row[k] for k in STEIN_MODELS[row["model"]]]
+        return row["first value"] * stein_curve(row["model"], t, params)
+
+    def plot(self, subjects: Sequence[str] | None = None, ax=None):
+        """Data and selected curves per subject; returns the matplotlib Axes."""
+        self._check_fitted()
+        return plot_subjects(self.data_, self.predict, subjects, ax)
+
     def _fit_model(self, model: str, t: np.ndarray, f: np.ndarray) -> dict:
         names = STEIN_MODELS[model]
         n, p = len(t), len(names)
-        row = {"model": model, "n": n, "converged": False, "eligible": False, "SSE": math.nan, "AIC": math.nan}
+        row = {"model": model, "n": n, "p": p, "converged": False, "eligible": False, "SSE": math.nan,
+               "log-likelihood": math.nan, "AIC": math.nan}
         if n <= p:
             return row
         lo = np.array([STEIN_BOUNDS[k][0] for k in names])
@@ -182,7 +226,7 @@ class SteinFitter:
         row.update({k: float(v) for k, v in zip(names, res.x)})
         row.update({f"SE {k}": float(v) for k, v in zip(names, se)})
         row.update({f"p {k}": float(v) for k, v in zip(names, pvalues)})
-        row.update({"converged": bool(res.success), "SSE": sse, "AIC": -2 * loglik + 2 * p})
+        row.update({"converged": bool(res.success), "SSE": sse, "log-likelihood": loglik, "AIC": -2 * loglik + 2 * p})
         row["eligible"] = row["converged"] and bool(np.all(pvalues < self.alpha))
         return row
 
@@ -193,6 +237,7 @@ CLARET_KD0 = "Claret drug kill rate [1/g/day]"
 CLARET_LAMBDA = "Claret resistance rate [1/day]"
 CLARET_TS0 = "Initial tumour size [mm]"
 CLARET_SIGMA = "Claret residual error SD [mm]"
+CLARET_NAMES = (CLARET_KL, CLARET_KD0, CLARET_LAMBDA, CLARET_TS0)
 
 
 @dataclass(frozen=True)
@@ -267,6 +312,7 @@ class ClaretModel:
     lam: float
     ts0: float = 100.0
     citations = ("Claret2009",)
+    _fitted_attribute = "individual_"
 
     @classmethod
     def from_parameter_set(cls, pset) -> ClaretModel:
@@ -315,7 +361,7 @@ class ClaretModel:
         return self.log_ratio(s + cycle_length, exposure) - self.log_ratio(s, exposure)
 
 
-class ClaretFitter:
+class ClaretFitter(Estimator):
     r"""Per-patient least-squares fit of the Claret 2009 model, TS = TS0·exp(KL·t − KD0·∫₀ᵗ E e^{−λs} ds).
 
     Minimises Σ (TS_obs − TS(t))² (the additive residual error of the published
@@ -340,6 +386,7 @@ class ClaretFitter:
     """
 
     citations = ("Claret2009",)
+    _fitted_attribute = "individual_"
 
     def __init__(self, exposure: PiecewiseExposure | Mapping[str, PiecewiseExposure], *, estimate_ts0: bool = True,
                  start: ClaretModel | None = None, observable: str | None = None) -> None:
@@ -354,9 +401,9 @@ class ClaretFitter:
         if start is None:
             start = ClaretModel.from_parameter_set(get_parameter_set("Claret2009"))
         frame = _one_observable(tidy_observations(data), self.observable)
-        rows, models = [], {}
+        rows, models, intervals = [], {}, []
         for subject, group in frame.groupby("subject", sort=False):
-            exposure = self.exposure.get(subject) if isinstance(self.exposure, Mapping) else self.exposure
+            exposure = self._exposure(subject)
             if exposure is None:
                 raise CalibrationError(f"no exposure given for subject '{subject}'")
             t, y = group["time"].to_numpy(), group["value"].to_numpy()
@@ -371,15 +418,55 @@ class ClaretFitter:
                 return m.tumour_size(t, exposure) - y
 
             res = least_squares(residuals, x0, method="lm", xtol=1e-12, ftol=1e-12, max_nfev=5000)
+            sse, n = 2 * res.cost, len(t)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                se_log = np.sqrt(np.diag(np.linalg.pinv(res.jac.T @ res.jac) * sse / (n - k)))
+                q = stats.t.ppf(0.975, n - k)
+                intervals += [{"subject": subject, "parameter": name, "lower 95%": float(np.exp(x - q * se)),
+                               "upper 95%": float(np.exp(x + q * se))}
+                              for name, x, se in zip(CLARET_NAMES, res.x, se_log)]
             p = np.exp(res.x)
             model = ClaretModel(p[0], p[1], p[2], p[3] if self.estimate_ts0 else ts0)
             models[subject] = model
             rows.append({"subject": subject, CLARET_KL: model.kl, CLARET_KD0: model.kd0, CLARET_LAMBDA: model.lam,
                          CLARET_TS0: model.ts0, CLARET_SIGMA: math.sqrt(2 * res.cost / (len(t) - k)), "n": len(t),
+                         "p": k, "log-likelihood": -n / 2 * (math.log(2 * math.pi * max(sse, 1e-300) / n) + 1),
                          "converged": bool(res.success)})
         self.models_ = models
+        self.data_ = frame
         self.individual_ = pd.DataFrame(rows).set_index("subject")
+        self._intervals = pd.DataFrame(intervals).set_index(["subject", "parameter"])
         return self
+
+    def _summary_table(self) -> pd.DataFrame:
+        """Per subject: KL, KD0, λ, TS0, residual SD, n and convergence (as ``individual_``)."""
+        return self.individual_
+
+    def _criteria(self) -> tuple[float, int, int]:
+        """Gaussian log-likelihood at the least-squares fit (σ² = SSE/n) summed over subjects."""
+        return (float(self.individual_["log-likelihood"].sum()), int(self.individual_["p"].sum()),
+                int(self.individual_["n"].sum()))
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """t-based 95% intervals on the log scale (n − p degrees of freedom) of each subject's parameters."""
+        self._check_fitted()
+        return self._intervals.copy()
+
+    def _exposure(self, subject):
+        return self.exposure.get(subject) if isinstance(self.exposure, Mapping) else self.exposure
+
+    def predict(self, times, subject) -> np.ndarray:
+        """The fitted tumour size [mm] of ``subject`` at ``times`` [day]."""
+        self._check_fitted()
+        if subject not in self.models_:
+            raise CalibrationError(unknown("fitted subject", str(subject), list(map(str, self.models_))))
+        return self.models_[subject].tumour_size(np.asarray(times, float), self._exposure(subject))
+
+    def plot(self, subjects: Sequence[str] | None = None, ax=None):
+        """Data and fitted curves per subject; returns the matplotlib Axes."""
+        self._check_fitted()
+        return plot_subjects(self.data_, self.predict, subjects, ax)
 
 
 def _one_observable(frame: pd.DataFrame, observable: str | None) -> pd.DataFrame:

@@ -1,24 +1,37 @@
-r"""Observables and measurement-error models: the negative log-likelihood of data given a prediction.
+r"""Observables and measurement-error models: the log-likelihood of data given a prediction, written once.
 
 An observation y of a model quantity q is compared on the observable's scale:
 f = T(scale·q + offset) and y' = T(y), with T the identity, ln or log10. The
 error model gives the standard deviation σ(f) of y' around f, and each point
-adds to the negative log-likelihood (NLL)
+adds to the log-likelihood
 
-    uncensored:  ln σ + ½·ln 2π + ½·z²,     z = (y' − f)/σ
-    left:        −ln Φ(z)                   (y is a lower limit of quantification; the value lies below it)
-    right:       −ln(1 − Φ(z))              (y is an upper limit; the value lies above it)
+    uncensored:  −ln σ − ½·ln 2π − ½·z²,   z = (y' − f)/σ
+    left:        ln Φ(z)                   (y is a lower limit of quantification; the value lies below it)
+    right:       ln(1 − Φ(z))              (y is an upper limit; the value lies above it)
 
 with Φ the standard normal distribution function — the M3 method of Beal
 (2001) for data below the quantification limit. The log-normal model is the
-exception: it works on ln y and ln f itself and adds the Jacobian ln y, so that
-its NLL is the density of y on the original scale. Likelihoods of observables
-with different transforms are therefore not comparable by AIC.
+exception: it works on ln y and ln f itself and subtracts the Jacobian ln y, so
+that its likelihood is the density of y on the original scale. Likelihoods of
+observables with different transforms are therefore not comparable by AIC.
 
-Error parameters are named alike everywhere: ``sigma_add`` (in the
-observable's unit), ``sigma_prop`` [-], ``sigma`` and ``alpha`` (power and
-log-normal). A value given to the constructor is held fixed; ``None`` means
-"estimate it".
+=============  ==========================  =====================================
+model          σ(f)                        parameters
+=============  ==========================  =====================================
+additive       σ_add                       ``sigma_add`` (observable's unit)
+proportional   σ_prop·|f|                  ``sigma_prop`` [-]
+combined       √(σ_add² + σ_prop²·f²)      ``sigma_add``, ``sigma_prop``
+power          σ·|f|^α                     ``sigma``, ``alpha`` [-]
+lognormal      σ on ln y                   ``sigma`` [-]
+=============  ==========================  =====================================
+
+"combined" is the sum of independent additive and proportional errors
+(variances add: NONMEM's usual form, Monolix "combined2"); it is the only
+combined form. Each model's :meth:`ErrorModel.loglik` is written once against
+an array namespace ``xp`` — :mod:`numpy` or :mod:`jax.numpy` — and that one
+function is what the individual (NumPy/SciPy) and population (JAX, NumPyro)
+fitters evaluate. A value given to the constructor is held fixed; ``None``
+means "estimate it".
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
+from scipy.special import log_ndtr
 
 from .._errors import unknown
 from ..core import unit_of
@@ -92,9 +105,21 @@ class Observable:
             return TRANSFORMS[self.transform](np.asarray(values, dtype=float))
 
 
+def _log_ndtr(xp):
+    """ln Φ for the namespace ``xp`` (SciPy's or JAX's ``log_ndtr``: accurate far in both tails)."""
+    if xp is np:
+        return log_ndtr
+    from jax.scipy.special import log_ndtr as jax_log_ndtr
+
+    return jax_log_ndtr
+
+
 @dataclass(frozen=True)
 class ErrorModel:
-    """Base class: ``sd`` gives σ(f); ``nll`` the per-point negative log-likelihood (see the module docstring)."""
+    """Base class: ``sd`` gives σ(f); ``loglik`` the per-point log-likelihood (see the module docstring).
+
+    ``p`` maps every parameter name to a value or an array broadcasting with ``f``.
+    """
 
     name: ClassVar[str] = ""
     equation: ClassVar[str] = ""
@@ -102,7 +127,7 @@ class ErrorModel:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """Names of this model's error parameters (fixed or estimated)."""
-        return tuple(f.name for f in fields(self) if f.name != "form")
+        return tuple(f.name for f in fields(self))
 
     @property
     def fixed(self) -> dict[str, float]:
@@ -121,23 +146,46 @@ class ErrorModel:
                 bound = ">= 0" if name == "alpha" else "> 0"
                 raise CalibrationError(f"{self.name} error model: {name} = {value} must be a finite number {bound}")
 
-    def sd(self, f: np.ndarray, p: Mapping[str, np.ndarray]) -> np.ndarray:
+    def sd(self, f, p: Mapping, xp=np):
+        """σ(f) on the comparison scale."""
         raise NotImplementedError
 
-    def nll(self, y: np.ndarray, f: np.ndarray, p: Mapping[str, np.ndarray], censoring: np.ndarray) -> np.ndarray:
-        """Per-point NLL of transformed data ``y`` around predictions ``f``; ``censoring`` holds the codes 0/1/2."""
+    def compared(self, y, f, xp=np):
+        """``(y', f', ln-Jacobian)``: data and prediction on the scale the Gaussian applies to."""
+        return y, f, 0.0
+
+    def loglik(self, y, f, p: Mapping, censoring=None, xp=np):
+        """Per-point log-likelihood of data ``y`` around predictions ``f`` (both on the observable's scale);
+        ``censoring`` holds the codes 0/1/2 (None: none censored). ``xp`` is numpy or jax.numpy."""
+        y, f, log_jacobian = self.compared(y, f, xp)
+        sd = self.sd(f, p, xp)
+        z = (y - f) / sd
+        out = -xp.log(sd) - HALF_LOG_2PI - 0.5 * z * z - log_jacobian
+        if censoring is None:
+            return out
+        log_ndtr = _log_ndtr(xp)
+        out = xp.where(censoring == CENSORING_CODES["left"], log_ndtr(z), out)
+        return xp.where(censoring == CENSORING_CODES["right"], log_ndtr(-z), out)
+
+    def nll(self, y, f, p: Mapping, censoring=None):
+        """−:meth:`loglik` in NumPy (non-finite values allowed through: the fitters penalise them)."""
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return _gaussian_nll(y - f, self.sd(f, p), censoring)
+            return -self.loglik(np.asarray(y, float), np.asarray(f, float), p, censoring)
 
-    def standardized(self, y: np.ndarray, f: np.ndarray, p: Mapping[str, np.ndarray]) -> np.ndarray:
-        """(y − f)/σ: the standardized residual on the comparison scale."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (y - f) / self.sd(f, p)
+    def standardized(self, y, f, p: Mapping):
+        """(y' − f')/σ: the standardized residual on the comparison scale."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y, f, _ = self.compared(np.asarray(y, float), np.asarray(f, float), np)
+            return (y - f) / self.sd(f, p, np)
 
-    def interval(self, f: np.ndarray, p: Mapping[str, np.ndarray], z: float) -> tuple[np.ndarray, np.ndarray]:
-        """f ∓ z·σ: the prediction interval on the comparison scale."""
-        sd = self.sd(f, p)
+    def interval(self, f, p: Mapping, z: float):
+        """f ∓ z·σ: the prediction interval, mapped back from the comparison scale."""
+        sd = self.sd(f, p, np)
         return f - z * sd, f + z * sd
+
+    def simulate(self, f, p: Mapping, rng: np.random.Generator) -> np.ndarray:
+        """Observations drawn around predictions ``f`` (uncensored)."""
+        return f + self.sd(f, p, np) * rng.standard_normal(np.shape(f))
 
     def start(self, name: str, y: np.ndarray) -> tuple[float, tuple[float, float], bool]:
         """Starting value, bounds and log-scale flag of error parameter ``name`` for transformed data ``y``.
@@ -161,17 +209,6 @@ class ErrorModel:
         return value, (value * 1e-5, value * 1e5), True
 
 
-def _gaussian_nll(residual: np.ndarray, sd: np.ndarray, censoring: np.ndarray) -> np.ndarray:
-    z = residual / sd
-    out = np.log(sd) + HALF_LOG_2PI + 0.5 * z * z
-    left, right = censoring == CENSORING_CODES["left"], censoring == CENSORING_CODES["right"]
-    if left.any():
-        out = np.where(left, -stats.norm.logcdf(z), out)
-    if right.any():
-        out = np.where(right, -stats.norm.logsf(z), out)
-    return out
-
-
 @dataclass(frozen=True)
 class AdditiveError(ErrorModel):
     """σ = sigma_add (constant, in the observable's unit on its comparison scale)."""
@@ -180,8 +217,8 @@ class AdditiveError(ErrorModel):
     name: ClassVar[str] = "additive"
     equation: ClassVar[str] = "σ = σ_add"
 
-    def sd(self, f, p):
-        return np.broadcast_to(p["sigma_add"], np.shape(f))
+    def sd(self, f, p, xp=np):
+        return p["sigma_add"] + 0.0 * f
 
 
 @dataclass(frozen=True)
@@ -192,29 +229,21 @@ class ProportionalError(ErrorModel):
     name: ClassVar[str] = "proportional"
     equation: ClassVar[str] = "σ = σ_prop·|f|"
 
-    def sd(self, f, p):
-        return p["sigma_prop"] * np.abs(f)
+    def sd(self, f, p, xp=np):
+        return p["sigma_prop"] * xp.abs(f)
 
 
 @dataclass(frozen=True)
 class CombinedError(ErrorModel):
-    """σ = sigma_add + sigma_prop·|f| (``form="sum"``, Monolix "combined1"), or
-    σ = √(sigma_add² + sigma_prop²·f²) (``form="sqrt"``, Monolix "combined2"; the usual NONMEM form)."""
+    """σ = √(sigma_add² + sigma_prop²·f²): independent additive and proportional errors (variances add)."""
 
     sigma_add: float | None = None
     sigma_prop: float | None = None
-    form: str = "sum"
     name: ClassVar[str] = "combined"
-    equation: ClassVar[str] = "σ = σ_add + σ_prop·|f|  (form 'sqrt': σ = √(σ_add² + σ_prop²·f²))"
+    equation: ClassVar[str] = "σ = √(σ_add² + σ_prop²·f²)"
 
-    def __post_init__(self) -> None:
-        if self.form not in ("sum", "sqrt"):
-            raise CalibrationError("combined error model: " + unknown("form", str(self.form), ("sum", "sqrt")))
-        super().__post_init__()
-
-    def sd(self, f, p):
-        a, b = p["sigma_add"], p["sigma_prop"] * np.abs(f)
-        return a + b if self.form == "sum" else np.hypot(a, b)
+    def sd(self, f, p, xp=np):
+        return xp.sqrt(p["sigma_add"] ** 2 + (p["sigma_prop"] * f) ** 2)
 
 
 @dataclass(frozen=True)
@@ -227,40 +256,38 @@ class PowerError(ErrorModel):
     name: ClassVar[str] = "power"
     equation: ClassVar[str] = "σ = σ·|f|^α"
 
-    def sd(self, f, p):
-        return p["sigma"] * np.abs(f) ** p["alpha"]
+    def sd(self, f, p, xp=np):
+        return p["sigma"] * xp.abs(f) ** p["alpha"]
 
 
 @dataclass(frozen=True)
 class LogNormalError(ErrorModel):
-    """ln y ~ N(ln f, sigma²): multiplicative error; the NLL includes the Jacobian ln y (density of y)."""
+    """ln y ~ N(ln f, sigma²): multiplicative error; the likelihood includes the Jacobian 1/y (density of y)."""
 
     sigma: float | None = None
     name: ClassVar[str] = "lognormal"
     equation: ClassVar[str] = "ln y = ln f + ε, ε ~ N(0, σ²)"
 
-    def sd(self, f, p):
-        return np.broadcast_to(p["sigma"], np.shape(f))
+    def sd(self, f, p, xp=np):
+        return p["sigma"] + 0.0 * f
 
-    def nll(self, y, f, p, censoring):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_y = np.log(y)
-            out = _gaussian_nll(log_y - np.log(f), self.sd(f, p), censoring)
-            return np.where(censoring == 0, out + log_y, out)
-
-    def standardized(self, y, f, p):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (np.log(y) - np.log(f)) / self.sd(f, p)
+    def compared(self, y, f, xp=np):
+        log_y = xp.log(y)
+        return log_y, xp.log(f), log_y
 
     def interval(self, f, p, z):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sd = self.sd(f, p)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            sd = self.sd(f, p, np)
             return f * np.exp(-z * sd), f * np.exp(z * sd)
+
+    def simulate(self, f, p, rng):
+        return f * np.exp(self.sd(f, p, np) * rng.standard_normal(np.shape(f)))
 
 
 ERROR_MODELS: dict[str, type[ErrorModel]] = {
     cls.name: cls for cls in (AdditiveError, ProportionalError, CombinedError, PowerError, LogNormalError)
 }
+"""The error models by name: the one registry every fitter uses."""
 
 
 def error_model(spec: str | Mapping | ErrorModel) -> ErrorModel:

@@ -14,8 +14,9 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from ..citations import get_citation
+from ..plotting import figure as _figure
+from ..plotting import png as _png
 from ..provenance import __version__
-from ..report._figures import _figure, _png
 from ._individual import IndividualFitter
 
 if TYPE_CHECKING:

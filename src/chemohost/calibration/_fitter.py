@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -10,9 +11,12 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import least_squares
 
+from ..quantities import TUMOUR_VOLUME
 from ._data import TIME, VOLUME
 from ._errors import CalibrationError
-from ._laws import get_growth_law
+from ._estimator import Estimator
+from ._individual import IndividualFitter
+from ._laws import INITIAL_VOLUME, get_growth_law
 
 __all__ = ["GrowthLawFitter", "rank_growth_laws", "reduced_gompertz", "DEFAULT_LAWS"]
 
@@ -26,7 +30,7 @@ ALPHA0 = "Gompertz initial growth rate [1/day]"
 BETA = "Gompertz deceleration rate [1/day]"
 
 
-class GrowthLawFitter:
+class GrowthLawFitter(Estimator):
     r"""Least-squares fit of a tumour growth law on log volume.
 
     Minimises SSE = Σᵢ (ln Vᵢ − ln V(tᵢ; θ))² over the law's free parameters θ,
@@ -144,29 +148,48 @@ class GrowthLawFitter:
             for attr in ("individual_params_", "individual_fits_", "correlation_"):
                 self.__dict__.pop(attr, None)
         else:
-            params, rows = {}, {}
-            for subject, group in frame.groupby(by, sort=True):
-                fit = _fit_one(law, group[TIME].to_numpy(), np.log(group[VOLUME].to_numpy()), starts,
-                               self.v0, self.t0, self.tol, where=f"{by} {subject}")
-                params[subject] = fit["x"]
-                rows[subject] = {"n obs": fit["n"], "SSE": fit["sse"], "AIC": _aic(fit["sse"], fit["n"], k),
-                                 "converged": fit["converged"], "at bound": bool(fit["at_bound"].any())}
-            self.individual_params_ = pd.DataFrame.from_dict(params, orient="index", columns=names)
-            self.individual_params_.index.name = by
-            self.individual_params_.columns.name = "parameter"
-            self.individual_fits_ = pd.DataFrame.from_dict(rows, orient="index")
-            self.individual_fits_.index.name = by
-            self.params_ = self.individual_params_.median()
-            self.sse_ = float(self.individual_fits_["SSE"].sum())
-            self.n_obs_ = int(self.individual_fits_["n obs"].sum())
-            self.n_params_ = k * len(params)
-            self.converged_ = bool(self.individual_fits_["converged"].all())
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self.correlation_ = np.log(self.individual_params_.where(self.individual_params_ > 0)).corr()
-            for attr in ("standard_errors_", "covariance_", "optimizer_result_", "residuals_", "at_bound_"):
-                self.__dict__.pop(attr, None)
+            self._fit_subjects(law, frame, by, starts)
         self.aic_ = _aic(self.sse_, self.n_obs_, self.n_params_)
         return self
+
+    def _fit_subjects(self, law, frame: pd.DataFrame, by: str, starts: list[np.ndarray]) -> None:
+        """Per-subject fits through :class:`IndividualFitter` (log-normal error: its structural MLE is least
+        squares on ln V), from the law's starts: the one implementation of per-subject law fits."""
+
+        keys = {str(k): k for k in pd.unique(frame[by])}
+        tidy = pd.DataFrame({"subject": frame[by].astype(str).to_numpy(), "time": frame[TIME].to_numpy(),
+                             "observable": TUMOUR_VOLUME, "value": frame[VOLUME].to_numpy()})
+        names = list(law.parameter_names)
+        for key, group in tidy.groupby("subject", sort=False):
+            if len(group) < len(names):
+                raise CalibrationError(f"{by} {keys[key]}: {len(group)} positive volume(s), but {law.name} fits "
+                                       f"{len(names)} parameters")
+        fitter = IndividualFitter(replace(law, initial_guesses=tuple(map(tuple, starts))), error_model="lognormal",
+                                  estimate=names, fixed={INITIAL_VOLUME: self.v0}, t0=self.t0,
+                                  n_starts=len(starts), seed=0).fit(tidy)
+        self.individual_fitter_ = fitter
+        table = fitter.predictions_
+        squares = (np.log(table["value"]) - np.log(table["prediction"])) ** 2
+        sse = squares.groupby(table["subject"], sort=False).sum()
+        k = len(names)
+        at_bound = fitter.summary["at bound"].groupby(level="subject", sort=False).any()
+        index = pd.Index([keys[s] for s in fitter.params_.index], name=by)
+        self.individual_params_ = pd.DataFrame(fitter.params_[names].to_numpy(), index=index,
+                                               columns=pd.Index(names, name="parameter")).sort_index()
+        self.individual_fits_ = pd.DataFrame({
+            "n obs": fitter.n_obs_.to_numpy(), "SSE": sse.reindex(fitter.params_.index).to_numpy(),
+            "AIC": [_aic(v, n, k) for v, n in zip(sse.reindex(fitter.params_.index), fitter.n_obs_)],
+            "converged": (fitter.status_ == "converged").to_numpy(), "status": fitter.status_.to_numpy(),
+            "at bound": at_bound.reindex(fitter.params_.index).to_numpy()}, index=index).sort_index()
+        self.params_ = self.individual_params_.median()
+        self.sse_ = float(self.individual_fits_["SSE"].sum())
+        self.n_obs_ = int(self.individual_fits_["n obs"].sum())
+        self.n_params_ = k * len(self.individual_params_)
+        self.converged_ = bool(self.individual_fits_["converged"].all())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.correlation_ = np.log(self.individual_params_.where(self.individual_params_ > 0)).corr()
+        for attr in ("standard_errors_", "covariance_", "optimizer_result_", "residuals_", "at_bound_"):
+            self.__dict__.pop(attr, None)
 
     def _starts(self, law) -> list[np.ndarray]:
         starts = self.initial_guesses if self.initial_guesses is not None else law.initial_guesses
@@ -212,12 +235,21 @@ class GrowthLawFitter:
         return frame[keep], int((~keep).sum())
 
     # ------------------------------------------------------------------ results
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise CalibrationError(f"this {type(self).__name__} is not fitted yet; call fit(data) first")
+    def _criteria(self) -> tuple[float, int, int]:
+        """Least squares on ln V: log-likelihood −n/2·ln(SSE/n) (the Gaussian profile likelihood up to the
+        constant −n/2·(ln 2π + 1)), so that ``AIC_`` is ``aic_`` = n·ln(SSE/n) + 2p."""
+        with np.errstate(divide="ignore"):
+            return -0.5 * self.n_obs_ * float(np.log(self.sse_ / self.n_obs_)), self.n_params_, self.n_obs_
 
     @property
-    def summary(self) -> pd.DataFrame:
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """95% intervals: of the pooled parameters, or (per-subject fits) of each subject's."""
+        self._check_fitted()
+        if self.by_ is None:
+            return super().confidence_intervals_
+        return self.individual_fitter_.confidence_intervals_
+
+    def _summary_table(self) -> pd.DataFrame:
         """Parameter table.
 
         Pooled fits: ``estimate``, ``standard error``, a t-based 95% interval,
@@ -225,7 +257,6 @@ class GrowthLawFitter:
         ``median``, ``mean``, ``SD of log`` (population SD of ln θ, ddof 0),
         ``min``, ``max`` and ``n subjects`` over subjects.
         """
-        self._check_fitted()
         if self.by_ is None:
             se = self.standard_errors_
             dof = self.n_obs_ - self.n_params_

@@ -53,7 +53,7 @@ def jax_log_volume(law: ClosedFormLaw) -> Callable:
     """``f(tau, v0, *params, **fixed) -> ln V`` of ``law``, traceable by JAX.
 
     The same arguments as ``law.log_volume`` (τ [day] since t0, V0 [mm3], the
-    fitted parameters in ``law.symbols`` order), as ``jax.numpy`` arrays.
+    fitted parameters in ``law.parameter_names`` order), as ``jax.numpy`` arrays.
     """
     fn = law.log_volume
     if fn.__module__ != _laws.__name__:

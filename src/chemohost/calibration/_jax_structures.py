@@ -23,13 +23,14 @@ import sympy
 from .._errors import unknown
 from ..engine._codegen import _Symbols
 from ..engine._scipy import apply_doses, code_symbols
-from ..engine._simulate import prepare_batch, simulate
+from ..engine import simulate
+from ..engine._batch import prepare_batch
 from ..model import Model
 from ..quantities import TUMOUR_VOLUME
 from ._errors import CalibrationError
 from ._hahnfeldt import _model
 from ._jax_laws import _import_jax, jax_log_volume
-from ._laws import _kw, get_growth_law
+from ._laws import get_growth_law
 
 __all__ = ["LawStructure", "ModelStructure", "structure_for"]
 
@@ -56,8 +57,7 @@ class LawStructure:
             if name not in all_names:
                 raise CalibrationError(f"growth law '{self.law.name}': "
                                        + unknown("parameter to estimate", name, all_names))
-        declared = self.law._declared()[1]
-        by_name = {declared[s].name: declared[s] for s in self.law.symbols}
+        by_name = self.law._declared_by_name()
         self.defaults = np.array([by_name[n].default for n in self.names])
         self.lower = np.array([self.law.lower[all_names.index(n)] for n in self.names])
         self.upper = np.array([self.law.upper[all_names.index(n)] for n in self.names])
@@ -74,7 +74,7 @@ class LawStructure:
                     tuple(sorted(self.law.fixed.items())))
 
     def _full(self, theta, xp):
-        """The law's parameter columns, estimated (``theta[..., k]``) and held, in ``law.symbols`` order."""
+        """The law's parameter columns, estimated (``theta[..., k]``) and held, in ``law.parameter_names`` order."""
         index = {n: k for k, n in enumerate(self.names)}
         return [theta[..., index[n]] if n in index else xp.full(theta.shape[:-1], self.constants[n])
                 for n in self.law.parameter_names]
@@ -83,7 +83,7 @@ class LawStructure:
         """``f(theta (K,), t (T,)) -> V (T,)`` [mm3], traceable by JAX (any ``t``; ``t_end`` is not needed)."""
         _, jnp = _import_jax()
         log_volume = jax_log_volume(self.law)
-        fixed = {_kw(s): v for s, v in self.law.fixed.items() if v != "V0"}
+        fixed = self.law.fixed_keywords()
 
         def predict(theta, t):
             return jnp.exp(log_volume(t - self.t0, self.v0, *self._full(theta, jnp), **fixed))

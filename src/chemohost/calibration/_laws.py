@@ -2,7 +2,7 @@
 
 Each closed-form law is one row of :data:`CLOSED_FORMS`: the registered growth
 mechanism it solves (whose declaration supplies the canonical parameter names
-and default bounds, MODEL_SPEC §1), the symbols that are fitted, the closed form
+and default bounds, MODEL_SPEC §1), the names of the fitted parameters, the closed form
 of ln V(t) from V(t0) = V0, and a few initial guesses for a multi-start fit.
 The Hahnfeldt tumour–vasculature model has no closed form; see
 :mod:`chemohost.calibration._hahnfeldt`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -67,25 +68,25 @@ def _von_bertalanffy(tau, v0, a, b, gamma=2 / 3):
 
 @dataclass(frozen=True)
 class ClosedFormLaw:
-    """A growth law fitted through its closed-form solution from V(t0) = V0.
+    r"""A growth law fitted through its closed-form solution from V(t0) = V0.
 
     Parameters
     ----------
     name:
         Name of the registered growth mechanism (``"gompertz"``, ``"power_law"``, ...).
-    symbols:
-        Symbols (as declared by the mechanism) of the fitted parameters, in the
-        order ``log_volume`` takes them.
+    parameters:
+        Canonical names (as the mechanism declares them) of the fitted
+        parameters, in the order ``log_volume`` takes them.
     log_volume:
         ln V as a function of (τ, V0, *fitted, **fixed), vectorised over a leading
         batch dimension.
     initial_guesses:
         Starting points of the multi-start fit, one tuple per start.
     fixed:
-        Symbols held fixed during the fit (``{"\\gamma": 2/3}`` for von
-        Bertalanffy); the value ``"V0"`` means "the initial volume".
+        ``{name: value}`` held during the fit (``{"Bertalanffy exponent [-]": 2/3}``);
+        the value ``"V0"`` means "the initial volume".
     bounds:
-        Bounds that replace the mechanism's declared ones for the fit (by symbol).
+        ``{name: (lower, upper)}`` replacing the mechanism's declared bounds for the fit.
     equation:
         The closed form, for docstrings and summaries.
     mechanism:
@@ -93,10 +94,15 @@ class ClosedFormLaw:
         when it is not ``name`` (a law that adds a treatment effect to it).
     extra_parameters:
         Declarations of fitted parameters the mechanism does not declare.
+    keywords:
+        ``{name: keyword}``: the keyword argument of ``log_volume`` that takes a held value.
+
+    Keys given as the declared LaTeX symbols (``r"\gamma"``, the form before
+    names) still work for one release, with a DeprecationWarning.
     """
 
     name: str
-    symbols: tuple[str, ...]
+    parameters: tuple[str, ...]
     log_volume: LogVolume
     initial_guesses: tuple[tuple[float, ...], ...]
     fixed: Mapping[str, float | str] = field(default_factory=dict)
@@ -105,11 +111,44 @@ class ClosedFormLaw:
     fd_step: float = 6e-6
     mechanism: str | None = None
     extra_parameters: tuple[Parameter, ...] = ()
+    keywords: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        renamed = {}
+        for what in ("parameters", "fixed", "bounds", "keywords"):
+            value = getattr(self, what)
+            keys = value if isinstance(value, tuple) else tuple(value)
+            if all(_is_name(k) for k in keys):
+                continue
+            names = [self._name_of(k, renamed) for k in keys]
+            object.__setattr__(self, what, tuple(names) if isinstance(value, tuple)
+                               else dict(zip(names, value.values())))
+            if what == "fixed":  # the old keyword of a held symbol: its LaTeX letters (\\gamma -> gamma)
+                keywords = {n: k.lstrip("\\") for k, n in zip(keys, names) if value[k] != "V0"}
+                object.__setattr__(self, "keywords", {**keywords, **self.keywords})
+        if renamed:
+            warnings.warn(f"growth law '{self.name}': parameters keyed by LaTeX symbols are deprecated and will be "
+                          "refused in the next release; use their names: "
+                          + ", ".join(f"{s} -> '{n}'" for s, n in renamed.items()), DeprecationWarning, stacklevel=3)
+
+    def _name_of(self, key: str, renamed: dict) -> str:
+        if _is_name(key):
+            return key
+        declared = self._declared()[1]
+        if key not in declared:
+            raise CalibrationError(f"growth law '{self.name}': " + unknown("parameter", key,
+                                                                          [p.name for p in declared.values()]))
+        renamed[key] = declared[key].name
+        return declared[key].name
 
     # ---------------------------------------------------------------- declaration
     def _declared(self):
+        """The mechanism class and its declared parameters (plus ``extra_parameters``) by symbol."""
         cls, declared = _declaration(self.mechanism or self.name)
         return cls, {**declared, **{p.symbol: p for p in self.extra_parameters}}
+
+    def _declared_by_name(self) -> dict[str, Parameter]:
+        return {p.name: p for p in self._declared()[1].values()}
 
     @property
     def citations(self) -> tuple[str, ...]:
@@ -119,40 +158,49 @@ class ClosedFormLaw:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """Canonical names of the fitted parameters (as the growth mechanism declares them)."""
-        declared = self._declared()[1]
-        return tuple(declared[s].name for s in self.symbols)
+        return tuple(self.parameters)
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Deprecated: the LaTeX symbols of the fitted parameters (use :attr:`parameter_names`)."""
+        warnings.warn("ClosedFormLaw.symbols is deprecated; use parameter_names", DeprecationWarning, stacklevel=2)
+        declared = self._declared_by_name()
+        return tuple(declared[n].symbol for n in self.parameters)
 
     @property
     def lower(self) -> np.ndarray:
-        return np.array([self._bound(s)[0] for s in self.symbols], dtype=float)
+        return np.array([self._bound(n)[0] for n in self.parameters], dtype=float)
 
     @property
     def upper(self) -> np.ndarray:
-        return np.array([self._bound(s)[1] for s in self.symbols], dtype=float)
+        return np.array([self._bound(n)[1] for n in self.parameters], dtype=float)
 
-    def _bound(self, symbol: str) -> tuple[float, float]:
-        if symbol in self.bounds:
-            return self.bounds[symbol]
-        return self._declared()[1][symbol].bounds
+    def _bound(self, name: str) -> tuple[float, float]:
+        if name in self.bounds:
+            return self.bounds[name]
+        return self._declared_by_name()[name].bounds
 
     def fixed_parameters(self, v0: float) -> dict[str, float]:
         """Canonical names and values of everything else a simulation of the fit needs."""
-        declared = self._declared()[1]
         out = {INITIAL_VOLUME: float(v0)}
-        for symbol, value in self.fixed.items():
-            out[declared[symbol].name] = float(v0) if value == "V0" else float(value)
+        for name, value in self.fixed.items():
+            out[name] = float(v0) if value == "V0" else float(value)
         return out
+
+    def fixed_keywords(self) -> dict[str, float]:
+        """The held values ``log_volume`` takes as keyword arguments (all but the initial volume's)."""
+        return {self.keywords[n]: v for n, v in self.fixed.items() if v != "V0"}
 
     def with_bounds(self, bounds: Mapping[str, tuple[float, float]]) -> ClosedFormLaw:
         """A copy with the bounds of some fitted parameters (canonical names) replaced."""
-        by_name = dict(zip(self.parameter_names, self.symbols))
         new = dict(self.bounds)
         for name, (lo, hi) in bounds.items():
-            if name not in by_name:
-                raise CalibrationError(f"bounds for {self.name}: " + unknown("fitted parameter", name, by_name))
+            if name not in self.parameters:
+                raise CalibrationError(f"bounds for {self.name}: " + unknown("fitted parameter", name,
+                                                                             self.parameters))
             if not lo < hi:
                 raise CalibrationError(f"bounds for '{name}': lower {lo} must be below upper {hi}")
-            new[by_name[name]] = (float(lo), float(hi))
+            new[name] = (float(lo), float(hi))
         return replace(self, bounds=new)
 
     # ---------------------------------------------------------------- evaluation
@@ -164,7 +212,7 @@ class ClosedFormLaw:
         params = np.atleast_2d(np.asarray(params, dtype=float))
         tau = np.asarray(times, dtype=float)[None, :] - t0
         v0 = np.asarray(v0, dtype=float).reshape(-1, 1)
-        fixed = {_kw(s): v for s, v in self.fixed.items() if v != "V0"}
+        fixed = self.fixed_keywords()
         cols = [params[:, i : i + 1] for i in range(params.shape[1])]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return np.broadcast_to(self.log_volume(tau, v0, *cols, **fixed), (params.shape[0], tau.shape[1]))
@@ -177,8 +225,9 @@ def _declaration(name: str):
     return cls, {p.symbol: p for p in cls().parameters()}
 
 
-def _kw(symbol: str) -> str:
-    return {r"\gamma": "gamma"}.get(symbol, symbol)
+def _is_name(key: str) -> bool:
+    """A canonical parameter name ends with its unit in brackets; a LaTeX symbol does not."""
+    return key.endswith("]")
 
 
 INF = math.inf
@@ -186,16 +235,22 @@ INF = math.inf
 CLOSED_FORMS: dict[str, ClosedFormLaw] = {
     law.name: law
     for law in (
-        ClosedFormLaw("exponential", ("a",), _exponential, ((0.3,), (0.05,), (1.0,)),
+        ClosedFormLaw("exponential", ("Exponential growth rate [1/day]",), _exponential, ((0.3,), (0.05,), (1.0,)),
                       equation="V = V0·exp(a·t)"),
-        ClosedFormLaw("logistic", ("a", "K"), _logistic, ((0.5, 1e3), (0.2, 5e3), (1.0, 3e2)),
-                      bounds={"K": (1e-9, INF)}, equation="V = K·V0/(V0 + (K − V0)·exp(−a·t))"),
-        ClosedFormLaw("gompertz", (r"\alpha_0", r"\beta"), _gompertz, ((0.7, 0.08), (0.3, 0.02), (1.5, 0.2)),
-                      fixed={r"V_{\mathrm{ref}}": "V0"}, equation="V = V0·exp((α0/β)·(1 − exp(−β·t)))"),
-        ClosedFormLaw("power_law", ("a", r"\gamma"), _power_law, ((1.0, 0.7), (0.5, 0.9), (2.0, 0.5)),
+        ClosedFormLaw("logistic", ("Logistic growth rate [1/day]", "Carrying capacity [mm3]"), _logistic,
+                      ((0.5, 1e3), (0.2, 5e3), (1.0, 3e2)), bounds={"Carrying capacity [mm3]": (1e-9, INF)},
+                      equation="V = K·V0/(V0 + (K − V0)·exp(−a·t))"),
+        ClosedFormLaw("gompertz", ("Gompertz initial growth rate [1/day]", "Gompertz deceleration rate [1/day]"),
+                      _gompertz, ((0.7, 0.08), (0.3, 0.02), (1.5, 0.2)),
+                      fixed={"Gompertz reference volume [mm3]": "V0"},
+                      equation="V = V0·exp((α0/β)·(1 − exp(−β·t)))"),
+        ClosedFormLaw("power_law", ("Power-law growth coefficient [mm3^(1-gamma)/day]", "Power-law exponent [-]"),
+                      _power_law, ((1.0, 0.7), (0.5, 0.9), (2.0, 0.5)),
                       equation="V = (V0^(1−γ) + (1−γ)·a·t)^(1/(1−γ))"),
-        ClosedFormLaw("von_bertalanffy", ("a", "b"), _von_bertalanffy, ((1.1, 0.03), (2.0, 0.3), (0.8, 0.0)),
-                      fixed={r"\gamma": 2 / 3},
+        ClosedFormLaw("von_bertalanffy", ("Bertalanffy growth coefficient [mm3^(1-gamma)/day]",
+                                          "Bertalanffy loss rate [1/day]"), _von_bertalanffy,
+                      ((1.1, 0.03), (2.0, 0.3), (0.8, 0.0)), fixed={"Bertalanffy exponent [-]": 2 / 3},
+                      keywords={"Bertalanffy exponent [-]": "gamma"},
                       equation="V = [a/b + (V0^(1/3) − a/b)·exp(−b·t/3)]^3 (γ = 2/3)"),
     )
 }
@@ -210,7 +265,7 @@ TREATMENT_KILL_RATE = "Treatment kill rate [1/day]"
 
 TREATMENT_LAWS: dict[str, ClosedFormLaw] = {
     "exponential_kill": ClosedFormLaw(
-        "exponential_kill", ("a", "k"), _exponential_kill, ((0.1, 0.05), (0.02, 0.01), (0.3, 0.2)),
+        "exponential_kill", ("Exponential growth rate [1/day]", TREATMENT_KILL_RATE), _exponential_kill, ((0.1, 0.05), (0.02, 0.01), (0.3, 0.2)),
         equation="V = V0·exp((a − k)·t); k = 0 in untreated curves",
         mechanism="exponential",
         extra_parameters=(Parameter(

@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
 import pandas as pd
 import xarray as xr
 
@@ -22,12 +24,14 @@ from ..cohort import sample_cohort
 from ..parameters import Correlation, LogNormalVariability, ParameterValue
 from ..quantities import TUMOUR_VOLUME
 from ._data import SUBJECT, TIME, VOLUME
+from ._error_models import ERROR_MODELS
 from ._errors import CalibrationError
 from ._import import observations
+from ._estimator import Estimator
 from ._jax_population import (
-    ERROR_MODELS,
     PRIOR_SD_TYPICAL,
     Transform,
+    error_kind,
     fit_map,
     fit_pooled,
     laplace_covariance,
@@ -37,11 +41,11 @@ from ._jax_population import (
 )
 from ._jax_structures import structure_for
 
-__all__ = ["PopulationFitter", "METHODS", "tidy_observations"]
+__all__ = ["PopulationFitter", "METHODS", "bulk_ess", "rank_rhat", "tidy_observations"]
 
 METHODS = ("nuts", "map", "laplace")
-RHAT_LIMIT = 1.05
-"""R-hat below which NUTS chains count as converged (Vehtari et al. 2021 ask 1.01 of final analyses)."""
+RHAT_LIMIT = 1.01
+"""Rank-normalised R-hat below which NUTS chains count as converged (Vehtari et al. 2021)."""
 COLUMNS = ("subject", "time", "observable", "value")
 _CENSORING = {"": 0, "left": 1, "right": 2}
 
@@ -82,7 +86,7 @@ def tidy_observations(data: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-class PopulationFitter:
+class PopulationFitter(Estimator):
     r"""Nonlinear mixed-effects fit: θ_ik = T_k⁻¹(μ_k + x_iᵀβ_k + b_ik), b_i = ω ⊙ L·η_i, η_i ~ N(0, I).
 
     Each subject i has its own parameters θ_i around the typical values
@@ -93,7 +97,8 @@ class PopulationFitter:
     the typical value per level; a numeric one enters as a power,
     θ ∝ (x/x_ref)^κ). Observations follow y_ij ~ error model(f(t_ij; θ_i)),
     f a growth law's closed form or a chemohost model integrated by diffrax.
-    The random effects are non-centred. Priors and numerics:
+    NUTS samples the random effects centred (b_i ~ N(0, Ω) themselves; the
+    MAP and Laplace paths integrate the non-centred η_i out). Priors and numerics:
     :mod:`chemohost.calibration._jax_population`.
 
     Parameters
@@ -111,7 +116,10 @@ class PopulationFitter:
     error_model:
         ``"lognormal"`` (default: ln y ~ N(ln f, σ), the log-scale fits of
         MODEL_SPEC §1 and VALIDATION V8), ``"proportional"``, ``"additive"``,
-        ``"combined"`` or ``"power"`` (sd = b·y_ref·(f/y_ref)^α, Benzekry 2014).
+        ``"combined"`` or ``"power"``: the models of
+        :mod:`chemohost.calibration._error_models`, whose log-likelihood is
+        evaluated here in JAX (the power model's σ is sampled relative to the
+        median observation y_ref, b = σ·y_ref^(α−1), and reported as σ).
     covariates:
         ``{parameter: column or [columns]}``: subject-level columns of the data
         (constant within a subject) acting on that parameter's typical value.
@@ -181,13 +189,14 @@ class PopulationFitter:
     inference_data_ : xarray.DataTree or None
         ArviZ groups ``posterior``, ``sample_stats`` (NUTS: ``diverging``), ``observed_data``.
     divergences_, rhat_, ess_ :
-        NUTS diagnostics: number of divergent transitions; split R-hat and
-        effective sample size per summary row (NumPyro); None otherwise.
+        NUTS diagnostics: number of divergent transitions; rank-normalised
+        split R-hat and bulk effective sample size per summary row (Vehtari
+        et al. 2021, see :func:`rank_rhat`, :func:`bulk_ess`); None otherwise.
     log_marginal_likelihood_ :
         The Laplace approximation of log p(y | φ̂) + log p(φ̂) at the MAP (up to a constant).
     converged_ : bool
         The MAP optimiser and every subject's inner mode converged, and (NUTS) every
-        summary R-hat is below 1.05.
+        summary R-hat is below 1.01.
     n_dropped_ : int
         Non-positive, uncensored values dropped (log-normal error model).
 
@@ -318,14 +327,16 @@ class PopulationFitter:
         self.data_, self.subjects_ = frame, subjects
         self.design_ = design
         self.names_, self.random_names_ = names, random
-        self.error_names_ = list(ERROR_MODELS[self.error_model])
+        self.error_names_ = list(problem.error_names)
+        self.error_ = problem.error
         self.converged_ = fit["converged"]
         self.log_marginal_likelihood_ = -fit["objective"]
         self.divergences_ = self.rhat_ = self.ess_ = None
         self.posterior_ = self.inference_data_ = None
 
         x = data_arrays["x"]
-        point = _numpy(problem.compiled["natural"](fit["x"][None], fit["eta"][None], x))
+        y_ref = float(data_arrays["y_ref"][0])
+        point = _numpy(problem.compiled["natural"](fit["x"][None], fit["eta"][None], x, y_ref))
         self._phi_point = fit["x"]
         if self.method == "map":
             draws, diverging = {k: v[None] for k, v in point.items()}, None
@@ -334,7 +345,7 @@ class PopulationFitter:
             labels = self._phi_labels()
             self.covariance_ = pd.DataFrame(cov, index=labels, columns=labels)
             phi, eta = laplace_draws(fit, cov, self.n_draws, self.seed)
-            draws = {k: v[None] for k, v in _numpy(problem.compiled["natural"](phi, eta, x)).items()}
+            draws = {k: v[None] for k, v in _numpy(problem.compiled["natural"](phi, eta, x, y_ref)).items()}
             diverging = None
         else:
             phi, eta, diverging = run_nuts(
@@ -342,7 +353,8 @@ class PopulationFitter:
                 target_accept_prob=self.target_accept_prob, chain_method=self.chain_method, seed=self.seed,
                 init_jitter=self.init_jitter)
             c, d = phi.shape[:2]
-            flat = _numpy(problem.compiled["natural"](phi.reshape(c * d, -1), eta.reshape(c * d, *eta.shape[2:]), x))
+            flat = _numpy(problem.compiled["natural"](phi.reshape(c * d, -1), eta.reshape(c * d, *eta.shape[2:]), x,
+                                                       y_ref))
             draws = {k: v.reshape(c, d, *v.shape[1:]) for k, v in flat.items()}
             point = {k: np.median(v.reshape(c * d, *v.shape[2:]), axis=0)[None] for k, v in draws.items()}
             point["correlation"] = draws["correlation"].mean(axis=(0, 1))[None]
@@ -385,8 +397,9 @@ class PopulationFitter:
         and relative error 0.3 (additive: SD/2; power exponent 1/2)."""
         from jax.flatten_util import ravel_pytree
 
-        error = np.array([0.0 if name.startswith("power") else math.log(sd_y / 2 if name == "additive SD" else 0.3)
-                          for name in ERROR_MODELS[self.error_model]])
+        error = np.array([0.0 if error_kind(name) == "exponent"
+                          else math.log(sd_y / 2 if error_kind(name) == "additive" else 0.3)
+                          for name in problem.error_names])
         centres = [np.asarray(consts["mu_mean"])]
         for guess in structure.initial_guesses:
             if all(tr.lo < g and (tr.log or g < tr.hi) for tr, g in zip(transforms, guess)):
@@ -404,7 +417,7 @@ class PopulationFitter:
         parts = {"beta": [f"beta[{n}]" for n in self.design_.names],
                  "corr": [f"atanh cpc[{r[i]} | {r[j]}]" for i in range(len(r)) for j in range(i)]
                  if self.problem_.correlated else [],
-                 "error": [("logit " if n.startswith("power") else "log ") + n for n in self.error_names_],
+                 "error": [("logit " if error_kind(n) == "exponent" else "log ") + n for n in self.error_names_],
                  "log_omega": [f"log omega[{n}]" for n in r], "mu": [f"mu[{n}]" for n in self.names_]}
         return [label for key in sorted(parts) for label in parts[key]]
 
@@ -443,12 +456,11 @@ class PopulationFitter:
             f"{hi:.1%}": [float(np.quantile(v, hi)) if sampled else math.nan for _, _, v in rows],
         }, index=index)
         if self.method == "nuts":
-            from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-
-            self.rhat_ = pd.Series([float(split_gelman_rubin(v)) for _, _, v in rows], index=index, name="r_hat")
-            self.ess_ = pd.Series([float(effective_sample_size(v)) for _, _, v in rows], index=index, name="ess")
+            self.rhat_ = pd.Series([rank_rhat(v) for _, _, v in rows], index=index, name="r_hat")
+            self.ess_ = pd.Series([bulk_ess(v) for _, _, v in rows], index=index, name="ess")
             table["r_hat"], table["ess"] = self.rhat_, self.ess_
-        self.summary = table
+        self._summary = table
+        self._interval_columns = (f"{lo:.1%}", f"{hi:.1%}")
         if sampled:
             self.posterior_ = self._dataset(draws)
             self.inference_data_ = self._datatree(self.posterior_, diverging)
@@ -515,15 +527,7 @@ class PopulationFitter:
 
     def _residual(self, f: np.ndarray, rng) -> np.ndarray:
         """Observations simulated around predictions f under the fitted error model."""
-        err = self.sigma_.to_numpy()
-        eps = rng.standard_normal(f.shape)
-        y_ref = float(np.median(np.abs(self.data_["value"]))) or 1.0
-        sd = {"additive": lambda: err[0], "proportional": lambda: err[0] * np.abs(f),
-              "combined": lambda: np.sqrt(err[0] ** 2 + (err[1] * f) ** 2),
-              "power": lambda: err[0] * y_ref * (np.abs(f) / y_ref) ** err[1]}
-        if self.error_model == "lognormal":
-            return f * np.exp(err[0] * eps)
-        return f + sd[self.error_model]() * eps
+        return self.error_.simulate(f, self.sigma_.to_dict(), rng)
 
     # ------------------------------------------------------------------ cohorts
     def cohort_distribution(self, at: Mapping[str, object] | None = None):
@@ -635,9 +639,28 @@ class PopulationFitter:
         ax.legend(fontsize=6)
         return ax
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "population_"):
-            raise CalibrationError("this PopulationFitter is not fitted yet; call fit(data) first")
+    _fitted_attribute = "population_"
+
+    def _summary_table(self) -> pd.DataFrame:
+        """Estimates, SD and interval bounds (and R-hat, bulk ESS for NUTS) per quantity."""
+        return self._summary
+
+    def _criteria(self) -> tuple[float, int, int]:
+        """The Laplace approximation of log p(y | φ̂) + log p(φ̂) at the MAP, the unconstrained population
+        parameters φ and the observations (for NUTS too: its MAP start)."""
+        return self.log_marginal_likelihood_, int(self.problem_.n_phi), len(self.data_)
+
+    def predict(self, times, subject=None) -> np.ndarray:
+        """The observable at ``times`` [day]: a fitted subject's individual prediction, or (``subject=None``)
+        the typical subject's at the reference covariate values."""
+        self._check_fitted()
+        if subject is None:
+            theta = self._theta(self._typical_z(np.atleast_2d(self.design_.row({}))))[0]
+        elif subject in self.individual_.index:
+            theta = self.individual_.loc[subject].to_numpy()
+        else:
+            raise CalibrationError(unknown("fitted subject", str(subject), self.subjects_))
+        return self.structure_.predict(theta, np.asarray(times, float))[0]
 
 
 class _CovariateDesign:
@@ -719,6 +742,41 @@ def _padded(per_subject, subjects: list, x: np.ndarray) -> dict[str, np.ndarray]
         mask[i, :n] = True
         cens[i, :n] = g["censoring"].map(_CENSORING)
     return {"t": t, "y": y, "mask": mask, "cens": cens, "x": x}
+
+
+def _rank_normal(draws: np.ndarray) -> np.ndarray:
+    """Normal scores of the pooled ranks of ``draws`` (chain, draw): Φ⁻¹((r − 3/8)/(n + 1/4)) (Blom)."""
+    ranks = rankdata(draws, method="average").reshape(draws.shape)
+    return ndtri((ranks - 0.375) / (draws.size + 0.25))
+
+
+def _split(draws: np.ndarray) -> np.ndarray:
+    """Each chain cut in two halves: (2·chain, draw/2)."""
+    half = draws.shape[1] // 2
+    return np.concatenate([draws[:, :half], draws[:, half : 2 * half]])
+
+
+def rank_rhat(draws: np.ndarray) -> float:
+    """Rank-normalised split R-hat of ``draws`` (chain, draw): the larger of the bulk and the folded (tail)
+    value (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, eq. 15); computed with NumPyro's split R-hat."""
+    from numpyro.diagnostics import split_gelman_rubin
+
+    draws = np.asarray(draws, float)
+    if np.ptp(draws) == 0:
+        return math.nan
+    folded = np.abs(draws - np.median(draws))
+    return float(max(split_gelman_rubin(_rank_normal(draws)), split_gelman_rubin(_rank_normal(folded))))
+
+
+def bulk_ess(draws: np.ndarray) -> float:
+    """Bulk effective sample size of ``draws`` (chain, draw): the ESS of the rank-normalised split chains
+    (Vehtari et al. 2021), computed with NumPyro's autocorrelation-based ESS."""
+    from numpyro.diagnostics import effective_sample_size
+
+    draws = np.asarray(draws, float)
+    if np.ptp(draws) == 0:
+        return math.nan
+    return float(effective_sample_size(_split(_rank_normal(draws))))
 
 
 def _numpy(tree: dict) -> dict:

@@ -44,7 +44,6 @@ class ErrorSpec(_Strict):
     sigma_prop: float | None = Field(None, gt=0)
     sigma: float | None = Field(None, gt=0)
     alpha: float | None = Field(None, ge=0)
-    form: Literal["sum", "sqrt"] | None = Field(None, description="combined only: sum (default) or sqrt")
 
 
 class ObservableSpec(_Strict):

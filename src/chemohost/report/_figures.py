@@ -6,8 +6,6 @@ the Agg canvas, so making a report never touches pyplot's global backend.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 import textwrap
 
@@ -15,6 +13,8 @@ import numpy as np
 import xarray as xr
 
 from ..drugs import get_drug
+from ..plotting import figure as _figure
+from ..plotting import png as _png
 from ..quantities import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY, plasma
 from ..study import StudyPlan
 from ._host import GRADE3, GRADE4, quantity_label
@@ -24,7 +24,6 @@ from ._summary import treatment_start, vehicle_arm
 __all__ = ["arm_colours", "capacity_figure", "concentration_figure", "coverage_figure", "host_signal_figure",
            "neutrophil_figure", "tumour_volume_medians", "tumour_volume_panels"]
 
-DPI = 110
 VEHICLE_COLOUR = "#4d4d4d"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22",
            "#393b79", "#e7969c", "#637939", "#7b4173", "#9edae5")
@@ -35,23 +34,6 @@ LOG_FLOOR = 1e-4
 VOLUME_LABEL = "Tumour volume [mm³]"
 TITLE_WIDTH = 62
 """Characters per line of a panel title."""
-
-
-def _figure(width: float, height: float):
-    """A bare matplotlib Figure of ``width`` × ``height`` inches on the Agg canvas."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> str:
-    """``fig`` as a base64 PNG string for an ``<img src="data:image/png;base64,…">``."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def arm_colours(plan: StudyPlan) -> dict[str, str]:

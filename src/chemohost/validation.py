@@ -15,7 +15,7 @@ import xarray as xr
 
 from .mechanisms._shared import CEP, HOMED_EPC, HOMED_MYELOID
 
-__all__ = ["Check", "reference_checks"]
+__all__ = ["Check", "reference_checks", "study_checks"]
 
 VOLUME = "Tumour volume [mm3]"
 TREATMENT_START = 10.0
@@ -116,3 +116,15 @@ def reference_checks(results: xr.Dataset, day: float = 31.0) -> list[Check]:
     return [check(results, day) for needed, check in CHECKS.values() if set(needed) <= arms]
 
 
+
+
+def study_checks(results: xr.Dataset) -> list[Check]:
+    """Every published conclusion that can be read off ``results``: the one registry of conclusions.
+
+    The report, ``chemohost validate`` and the robustness analysis
+    (:func:`chemohost.sensitivity.robustness`) all draw from it, so a check
+    added here (or to :data:`CHECKS`) is picked up by each.
+    """
+    from .metastasis import metastasis_checks
+
+    return [*reference_checks(results), *metastasis_checks(results)]

@@ -60,6 +60,45 @@ def _checks(results):
     return study_checks(results)
 
 
+_SHARED: tuple | None = None  # (results, ids) inherited by forked workers
+
+
+def _holds_chunk(draws: np.ndarray) -> np.ndarray:
+    results, ids = _SHARED
+    out = np.zeros((len(draws), len(ids)), dtype=bool)
+    for row, i in enumerate(draws):
+        passed = {c.id: c.passed for c in _checks(results.isel(patient=[int(i)]))}
+        out[row] = [passed.get(cid, False) for cid in ids]
+    return out
+
+
+def _holds(results, ids: list[str], draws: np.ndarray) -> np.ndarray:
+    """Whether each conclusion holds in each draw (rows: every patient of ``results``; False where not evaluated).
+
+    The checks read one draw at a time (they take cohort medians), so the draws
+    are split over the machine's cores in forked worker processes.
+    """
+    global _SHARED
+    import multiprocessing
+    import os
+
+    holds = np.zeros((results.sizes["patient"], len(ids)), dtype=bool)
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, len(draws))
+    chunks = [c for c in np.array_split(draws, max(1, 4 * workers)) if c.size]
+    _SHARED = (results.load(), ids)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_holds_chunk, chunks)
+        else:
+            parts = [_holds_chunk(c) for c in chunks]
+    finally:
+        _SHARED = None
+    for chunk, part in zip(chunks, parts):
+        holds[chunk] = part
+    return holds
+
+
 def _study_rows(plan, draws: int, ranges: Mapping, spread: float | None, seed: int, progress: bool) -> list[dict]:
     """One row per conclusion the study can check."""
     pilot = run_draws(plan, {}, 1)
@@ -85,14 +124,8 @@ def _study_rows(plan, draws: int, ranges: Mapping, spread: float | None, seed: i
     scaled = {n: chosen[n].scale(unit[:, j]) for j, n in enumerate(names)}
     results = run_draws(plan, scaled, len(unit), None, needed, progress)
     failed = (results["solver_status"] != 0).any("arm").to_numpy()
-    holds = np.zeros((len(unit), len(nominal)), dtype=bool)
     index = {cid: j for j, cid in enumerate(nominal)}
-    for i in range(len(unit)):
-        if failed[i]:
-            continue  # a draw the solver could not integrate counts as not holding, and is reported
-        for check in _checks(results.isel(patient=[i])):
-            if check.id in index:
-                holds[i, index[check.id]] = check.passed
+    holds = _holds(results[needed], list(nominal), np.flatnonzero(~failed))  # failed draws count as not holding
     rows = []
     for cid, check in nominal.items():
         indicator = holds[:, index[cid]].astype(float)

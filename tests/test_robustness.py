@@ -6,7 +6,6 @@ import math
 import sys
 
 import pytest
-import yaml
 
 import chemohost.validation as validation
 from chemohost.cli import main
@@ -15,25 +14,15 @@ from chemohost.report import write_report
 from chemohost.sensitivity import read_robustness, robustness
 from chemohost.study import load_study, plan_study, run_study
 from chemohost.validation import Check
+from test_sensitivity import STUDY as SENSITIVITY_STUDY
+from test_sensitivity import RATE, T
 
-RATE = "Exponential growth rate [1/day]"
 VOLUME = "Tumour volume [mm3]"
-T = 10.0
 LOW, HIGH = 0.2, 0.5
 register_parameter_set(ParameterSet("RobustnessTestPlaceholder", "a placeholder growth rate with a declared range", {
     RATE: ParameterValue(0.35, "1/day", "U", "test placeholder", range=(LOW, HIGH), range_rationale="test range"),
 }), overwrite=True)
-STUDY = {
-    "name": "exponential growth",
-    "model": {"species": "mouse", "growth": "exponential", "drugs": {"paclitaxel": {"extravascular": ["oral"]}}},
-    "parameter_sets": ["Eiseman1994", "RobustnessTestPlaceholder"],
-    "parameters": {"Paclitaxel absorption rate [1/day]": 24.0},
-    "covariates": {"Body weight [kg]": 0.02},
-    "cohort": {"size": 4},
-    "arms": {"control": "none", "paclitaxel": "paclitaxel 25 mg/kg iv bolus on day 1"},
-    "duration": T,
-    "output_interval": 1.0,
-}
+STUDY = {**SENSITIVITY_STUDY, "parameter_sets": ["Eiseman1994", "RobustnessTestPlaceholder"]}
 LIMITS = {"T1": 20.0, "T2": 200.0}  # V(T) = 1·exp(λT) < limit  ⇔  λ < ln(limit)/T
 
 
@@ -103,3 +92,12 @@ def test_bad_robustness_input(tmp_path):
         robustness([load_study(STUDY)], ranges={"Warp factor [-]": (1, 2)})
     with pytest.raises(ChemohostError, match="cannot read it"):
         read_robustness(tmp_path / "missing.csv")
+
+
+@pytest.mark.slow
+def test_every_reference_conclusion_is_measured_over_1000_draws():
+    """V15–V20 over the built-in studies, placeholders without a declared range given an assumed ×/÷2 spread."""
+    table = robustness(draws=1000, spread=2)
+    assert {"V15", "V16", "V17", "V18", "V19", "V20"} <= set(table.index)
+    assert (table["draws"] >= 1000).all()
+    assert (table["fragile"] == (table["holds"] < 0.8)).all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -11,10 +10,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chemohost.cli import main
 from chemohost.parameters import ParameterSet, ParameterValue, register_parameter_set
 from chemohost.sensitivity import SensitivityError, parameter_ranges, parse_readout, sensitivity
 from chemohost.study import load_study, plan_study
+from test_cli import run_cli
 
 RATE, V0 = "Exponential growth rate [1/day]", "Initial tumour volume [mm3]"
 CLEARANCE = "Paclitaxel clearance [L/day]"
@@ -191,14 +190,6 @@ def test_bad_ranges(plan, kwargs, words):
 
 
 # ------------------------------------------------------------------------------------------ command line
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["chemohost", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
-
 @pytest.fixture
 def study_file(tmp_path):
     path = tmp_path / "study.yaml"
@@ -229,3 +220,17 @@ def test_cli_writes_indices_and_plot(monkeypatch, capsys, study_file, tmp_path):
     assert "first-order <= total within the confidence intervals" in out
     for name in ("sobol.csv", "sobol.nc", "sobol.png"):
         assert (tmp_path / "o" / name).stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output", ["peak_fold(CEP, paclitaxel)",
+                                    "ratio(final_volume(paclitaxel+DC101), final_volume(paclitaxel))"])
+def test_reference_study_sobol_1024(output):
+    """The issue's two reference read-outs with N = 1,024: first-order ≤ total within the intervals.
+
+    Placeholders without a declared range get an assumed ×/÷2 spread until the parameter sets declare them all.
+    """
+    res = sensitivity(None, output, samples=1024, spread=2)
+    assert res.base_samples == 1024 and res.runs == 1024 * (len(res.ranges) + 2)
+    assert res.inconsistent() == []
+    assert (res.indices["ST"] + res.indices["ST_conf"] >= 0).all()

@@ -116,6 +116,14 @@ def test_morris_ranks_the_product_factors(plan):
     assert (res.indices["mu_star"] > 0).all()
 
 
+def test_read_out_without_finite_values_is_an_error(plan):
+    """Peak fold of a quantity that starts at 0 (plasma drug in the control arm) is 0/0: refused, not analysed."""
+    with pytest.raises(SensitivityError, match="give no finite value"):
+        sensitivity(plan, "peak_fold(Plasma paclitaxel [ng/mL], control)", [RATE], samples=8, ranges={RATE: (0.2, 0.5)})
+    with pytest.raises(SensitivityError, match="no placeholder with a range acts on"):
+        sensitivity(plan, "final(Plasma paclitaxel [ng/mL], control)", samples=8, ranges={RATE: (0.2, 0.5)})
+
+
 # ------------------------------------------------------------------------------------------ read-outs
 ARMS = {"vehicle": (), "paclitaxel MTD": ("paclitaxel",), "paclitaxel + anti-VEGFR2": ("paclitaxel", "dc101")}
 QUANTITIES = ["Tumour volume [mm3]", "Circulating endothelial progenitors [-]"]

@@ -222,6 +222,8 @@ def sensitivity(
     typer.echo(f"{result.study}: {result.readout} — {method.value}, N = {samples}, {k} parameters, "
                f"{result.runs} runs per arm x {len(result.readout.arms)} arm(s) in {result.seconds:.1f} s"
                + (f" ({len(result.dropped)} ranged placeholders unused by these arms left out)" if result.dropped else ""))
+    if result.failed:
+        typer.echo(f"{result.failed} run(s) gave no finite read-out (solver failure); they enter at the median")
     log = [n for n, r in result.ranges.items() if r.log]
     if log:
         typer.echo(f"sampled log-uniformly (high/low > 10): {', '.join(log)}")

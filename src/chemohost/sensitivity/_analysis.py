@@ -20,6 +20,8 @@ from ._readout import ReadOut, arm_agents, parse_readout
 __all__ = ["METHODS", "SensitivityResult", "sensitivity", "unit_samples"]
 
 METHODS = ("sobol", "morris")
+MAX_FAILED = 0.01
+"""Largest share of runs without a finite read-out that an analysis tolerates (their values become the median)."""
 MORRIS_LEVELS = 4
 
 
@@ -76,7 +78,8 @@ class SensitivityResult:
     Sobol: first-order ``S1`` and total ``ST`` indices with the half-widths of
     their bootstrap confidence intervals (``S1_conf``, ``ST_conf``). Morris:
     ``mu``, ``mu_star`` (mean absolute elementary effect, per whole range) with
-    ``mu_star_conf``, and ``sigma``.
+    ``mu_star_conf``, and ``sigma``. ``failed`` runs (at most :data:`MAX_FAILED`
+    of them) gave no finite read-out and entered the analysis at the median.
     """
 
     study: str
@@ -92,6 +95,7 @@ class SensitivityResult:
     conf_level: float
     seconds: float
     dropped: list[str] = field(default_factory=list)
+    failed: int = 0
 
     @property
     def runs(self) -> int:
@@ -120,6 +124,7 @@ class SensitivityResult:
         ds.attrs.update(study=self.study, readout=str(self.readout), method=self.method,
                         base_samples=self.base_samples, runs_per_arm=self.runs, arms=", ".join(self.readout.arms),
                         seed=self.seed, conf_level=self.conf_level, seconds=round(self.seconds, 2),
+                        failed_runs_set_to_median=self.failed,
                         dropped_unused=", ".join(self.dropped),
                         note="each run is one typical animal with the sampled values (no inter-individual variability)")
         return ds
@@ -239,13 +244,14 @@ def sensitivity(
     results = run_draws(plan, {n: scaled[:, j] for j, n in enumerate(names)}, len(unit), readout.arms,
                         readout.quantities, progress)
     values = readout.evaluate(results)
-    bad = int((~np.isfinite(values)).sum())
-    if bad:
-        raise SensitivityError(f"{bad} of {values.size} runs give no finite value of '{readout}' (solver failures or "
-                               "a zero denominator); narrow the ranges")
+    bad = ~np.isfinite(values)
+    if bad.sum() > MAX_FAILED * values.size:
+        raise SensitivityError(f"{int(bad.sum())} of {values.size} runs give no finite value of '{readout}' (solver "
+                               "failures or a zero denominator); narrow the ranges")
+    values = np.where(bad, np.median(values[~bad]), values)  # a few failed runs: the median stands in, and is reported
     indices = analyse(method, names, unit, values, seed, conf_level, num_resamples)
     return SensitivityResult(plan.config.name, readout, method, samples, chosen, unit, scaled, values, indices, seed,
-                             conf_level, time.perf_counter() - started, dropped)
+                             conf_level, time.perf_counter() - started, dropped, int(bad.sum()))
 
 
 def base_samples_for(draws: int, k: int) -> int:

@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "chemohost.resistance")),
     ("outputs", ("chemohost.outcomes", "chemohost.metastasis", "chemohost.host_profile", "chemohost.validation",
                  "chemohost.targets", "chemohost.io")),
+    ("analysis", ("chemohost.conclusions", "chemohost.sensitivity")),
     ("plotting", ("chemohost.plotting",)),
     ("report", ("chemohost.report", "chemohost.calibration")),
     ("interface", ("chemohost.explorer", "chemohost.serve", "chemohost.cli", "chemohost")),

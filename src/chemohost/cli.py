@@ -20,16 +20,22 @@ from ._errors import ChemohostError, one_line, quote
 from ._yaml_config import read_yaml
 from .calibration import load_fit_study, plan_fit, run_fit
 from .calibration._import import check_data_file
+from .conclusions import study_checks
 from .citations import CitationRegistry, all_citations
 from .core import mechanism_registry
 from .drugs import blocker_names, drug_names, get_drug
 from .engine import compile_model
 from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
-from .io import output_folder, save_results
+from .io import check_writable, output_folder, save_results
 from .limits import MAX_PATIENTS, MAX_SEED, max_result_bytes
 from .parameters import parameter_sets
 from .report import concentration_profiles, write_report
 from .sbml import load as load_sbml
+from .sensitivity import SensitivityError, read_robustness
+from .sensitivity import sensitivity as analyse
+from .sensitivity._analysis import check_samples, slug
+from .sensitivity._robustness import FRAGILE_BELOW, ROBUSTNESS_FILE, default_studies
+from .sensitivity._robustness import robustness as measure
 from .serve import serve as serve_app
 from .study import StudyError, load_study, plan_study, reference_study, run_study
 
@@ -90,12 +96,15 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     backend: Annotated[Optional[str], typer.Option(help="Override the study's backend: numba (CPU kernel) or jax "
                                                    "(GPU when JAX sees one).")] = None,
+    robustness: Annotated[Optional[Path], typer.Option(help=(
+        "A robustness.csv written by `chemohost validate --robustness`, shown beside the validation table."))] = None,
 ) -> None:
     """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
 
     Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
     """
     config = _load(study)
+    robust = None if robustness is None else read_robustness(robustness)
     if patients is not None or seed is not None or backend is not None:
         data = config.model_dump()
         data["cohort"] = {**data["cohort"], **({"size": patients} if patients else {}),
@@ -118,9 +127,9 @@ def run(
         nc = save_results(results, folder / "results.nc")
         report = None
         if "sbml" not in plan.model.options:  # the report reads tumour and drug quantities an imported model lacks
-                # the profiles grid is 0.01 day, or the whole study when shorter
+            # the profiles grid is 0.01 day, or the whole study when shorter
             profiles = concentration_profiles(plan, step=min(0.01, config.duration))
-            report = write_report(results, plan, folder, profiles=profiles)
+            report = write_report(results, plan, folder, profiles=profiles, robustness=robust)
     if report is None:
         typer.echo(f"wrote {target / nc.name} in {time.perf_counter() - started:.1f} s (no report for an imported "
                    "SBML model)")
@@ -182,6 +191,115 @@ def fit(
                + (f"; best of {len(ranking)} models: {ranking.index[0]}" if ranking is not None else "")
                + (f"; {failed} subject(s) not converged" if failed else ""))
     typer.echo(f"wrote {report} and its CSV tables in {time.perf_counter() - started:.1f} s")
+
+
+def _parse_ranges(given: list[str] | None) -> dict[str, tuple[float, float]]:
+    """``--range "NAME=LOW:HIGH"`` options as a mapping (numbers in the unit in brackets of NAME)."""
+    out = {}
+    for text in given or ():
+        name, sep, bounds = text.rpartition("=")
+        low, colon, high = bounds.partition(":")
+        try:
+            if not (sep and colon and name.strip()):
+                raise ValueError
+            out[name.strip()] = (float(low), float(high))
+        except ValueError:
+            raise SensitivityError(f"--range '{text}': write NAME=LOW:HIGH, e.g. "
+                                   "\"Exponential growth rate [1/day]=0.2:0.5\"") from None
+    return out
+
+
+class SensitivityMethod(str, Enum):
+    sobol = "sobol"
+    morris = "morris"
+
+
+RangeOption = Annotated[Optional[list[str]], typer.Option("--range", help=(
+    "A parameter's range as NAME=LOW:HIGH in the unit in brackets of NAME; repeatable; wins over a declared range."))]
+SpreadOption = Annotated[Optional[float], typer.Option(help=(
+    "Give every placeholder without a declared range the ASSUMED range [value/F, value*F] (labelled as assumed)."))]
+
+
+@app.command()
+def sensitivity(
+    study: StudyArg = None,
+    output: Annotated[str, typer.Option("--output", help=(
+        "Read-out: final_volume(ARM), final(QUANTITY, ARM), peak_fold(QUANTITY, ARM), burden(ARM), metastases(ARM) "
+        "or ratio(READOUT, READOUT). ARM is an arm name or its agents joined by '+' (paclitaxel+DC101)."))] = "",
+    parameters: Annotated[Optional[list[str]], typer.Option("--parameters", help=(
+        "A parameter to sample (repeatable). Default: the placeholders with a range that the read-out's arms use."))] = None,
+    method: Annotated[SensitivityMethod, typer.Option("--method")] = SensitivityMethod.sobol,
+    samples: Annotated[int, typer.Option("--samples", help="Base samples N (a power of two for Sobol: N*(k+2) runs "
+                                         "per arm) or Morris trajectories (N*(k+1) runs).")] = 1024,
+    ranges: RangeOption = None,
+    spread: SpreadOption = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the design and the bootstrap.")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/sensitivity/<read-out>).")] = None,
+) -> None:
+    """Global sensitivity of a study read-out: Sobol or Morris indices with confidence intervals (CSV, NetCDF, PNG).
+
+    Example: chemohost sensitivity --output "ratio(final_volume(paclitaxel+DC101), final_volume(paclitaxel))" --spread 2
+    """
+    check_samples(method.value, samples)
+    parsed = _parse_ranges(ranges)
+    result = analyse(_load(study), output, parameters, method=method.value, samples=samples, ranges=parsed,
+                     spread=spread, seed=seed)
+    folder = check_writable(out or Path("results") / "sensitivity" / slug(output))
+    paths = result.write(folder, stem=method.value)
+    k = len(result.ranges)
+    typer.echo(f"{result.study}: {result.readout} — {method.value}, N = {samples}, {k} parameters, "
+               f"{result.runs} runs per arm x {len(result.readout.arms)} arm(s) in {result.seconds:.1f} s"
+               + (f" ({len(result.dropped)} ranged placeholders unused by these arms left out)" if result.dropped else ""))
+    if result.failed:
+        typer.echo(f"{result.failed} run(s) gave no finite read-out (solver failure); they enter at the median")
+    log = [n for n, r in result.ranges.items() if r.log]
+    if log:
+        typer.echo(f"sampled log-uniformly (high/low > 10): {', '.join(log)}")
+    assumed = sum(r.origin.startswith("assumed") for r in result.ranges.values())
+    if assumed:
+        typer.echo(f"{assumed} of {k} ranges are ASSUMED (--spread {spread:g}), not declared in the parameter sets")
+    frame = result.indices.sort_values(result.indices.columns[2 if method.value == "sobol" else 1], ascending=False)
+    typer.echo(frame.head(15).to_string(float_format=lambda v: f"{v:.3f}"))
+    if method.value == "sobol":
+        bad = result.inconsistent()
+        typer.echo("first-order <= total within the confidence intervals for every parameter" if not bad else
+                   f"first-order > total beyond the intervals for: {', '.join(bad)} (raise --samples)")
+    typer.echo("wrote " + ", ".join(map(str, paths)))
+
+
+@app.command()
+def validate(
+    robustness: Annotated[bool, typer.Option("--robustness", help=(
+        "Also re-check every conclusion over >= --draws draws of the ranged placeholders and report the fraction "
+        "in which it holds (fragile below 80%)."))] = False,
+    draws: Annotated[int, typer.Option(min=1, help="Draws per study (at least; a Saltelli design).")] = 1000,
+    ranges: RangeOption = None,
+    spread: SpreadOption = None,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for robustness.csv.")] = Path("results") / "robustness",
+) -> None:
+    """Check the published host-response conclusions (VALIDATION V15–V20 and quantitative targets) on the built-in studies.
+
+    With --robustness the table is also written to OUT/robustness.csv; `chemohost run --robustness CSV` shows it in
+    the report.
+    """
+    started = time.perf_counter()
+    if not robustness:
+        for config in default_studies():
+            for check in study_checks(run_study(config)):
+                typer.echo(f"{check.id:4s} {'holds ' if check.passed else 'FAILS '} {check.fact}: {check.values}")
+        return
+    folder = check_writable(out)
+    table = measure(draws=draws, ranges=_parse_ranges(ranges), spread=spread, seed=seed)
+    table.to_csv(folder / ROBUSTNESS_FILE)
+    for cid, r in table.iterrows():
+        label = "FRAGILE" if r["fragile"] else "robust " if r["draws"] else "fixed  "
+        share = f"{100 * r['holds']:5.1f}%" if r["draws"] else "    – "
+        typer.echo(f"{cid:4s} {label} holds in {share} of {r['draws']:5d} draws ({r['parameters']} parameters; at "
+                   f"study values: {'holds' if r['holds at study values'] else 'fails'}) — {r['fact']}")
+        typer.echo(f"       matters most: {r['matters most']}")
+    typer.echo(f"fragile = holds in fewer than {FRAGILE_BELOW:.0%} of draws; wrote {folder / ROBUSTNESS_FILE} in "
+               f"{time.perf_counter() - started:.1f} s")
 
 
 class CiteFormat(str, Enum):

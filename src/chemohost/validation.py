@@ -116,5 +116,3 @@ def reference_checks(results: xr.Dataset, day: float = 31.0) -> list[Check]:
     if CEP not in results or VOLUME not in results or results.time.values[-1] < day:
         return []
     return [check(results, day) for needed, check in CHECKS.values() if set(needed) <= arms]
-
-

@@ -17,6 +17,7 @@ from ..drugs import get_drug
 from ..host_profile import host_quantities, host_response_profile
 from ..parameters import TAGS
 from ..quantities import NEUTROPHILS, TUMOUR_VOLUME, VASCULAR_CAPACITY
+from ..sensitivity import FRAGILE_BELOW, PLACEHOLDER_TAGS
 from ..study import StudyPlan
 from ..targets import target_checks
 from ..validation import reference_checks
@@ -25,11 +26,11 @@ from ._markdown import equations_html
 from ._metastasis import metastasis_section
 from ._outcomes import outcomes_context
 from ._profiles import concentration_profiles
+from ._robustness import robustness_rows
 from ._summary import arms_table, exposure_summary, readout_times, treatment_start, tumour_summary, vehicle_arm
 
 __all__ = ["write_report"]
 
-PLACEHOLDER_TAGS = ("U", "proposed")
 TAG_MEANINGS = {
     "V": "seen in the primary source (paper, table, drug label)",
     "V-code": "seen in a public implementation that cites the paper (second-hand)",
@@ -205,7 +206,7 @@ def _render(context: dict) -> str:
 
 
 def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
-                 profiles: xr.Dataset | None = None) -> Path:
+                 profiles: xr.Dataset | None = None, robustness: pd.DataFrame | None = None) -> Path:
     """Write a study's report into ``out_dir`` and return the path of ``report.html``.
 
     ``report.html`` is one self-contained file (figures inline as PNG, CSS
@@ -236,6 +237,11 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
     profiles:
         Fine-grid concentrations from :func:`concentration_profiles`;
         computed with its defaults (0.01-day grid) when not given.
+    robustness:
+        The table of :func:`chemohost.sensitivity.robustness` (``chemohost validate
+        --robustness`` writes it as ``robustness.csv``): the share of draws in which
+        each conclusion holds goes beside the validation tables, and the placeholder
+        banner names the parameters that matter most for each conclusion.
     """
     _check_matches(results, plan)
     out = Path(out_dir)
@@ -300,6 +306,7 @@ def write_report(results: xr.Dataset, plan: StudyPlan, out_dir: str | Path, *,
         "equations": equations_html(equations),
         "parameters": parameters,
         "placeholders": sum(p["placeholder"] for p in parameters),
+        "robustness": robustness_rows(robustness), "fragile_below": FRAGILE_BELOW,
         "tags": [(tag, TAG_MEANINGS.get(tag, ""), tag in PLACEHOLDER_TAGS) for tag in (*TAGS, "user")],
         "citations": _citation_rows(citations),
         "provenance": {

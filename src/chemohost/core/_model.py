@@ -389,3 +389,11 @@ class Model:
         from ._listing import equation_listing
 
         return equation_listing(self, format=format)
+
+    def to_sbml(self, regimen=None, parameters=None, **options) -> str:
+        """SBML Level 3 Version 2 text of this model for one patient under ``regimen``, derived from the
+        same resolved equations the engine compiles; see :func:`chemohost.sbml.to_sbml` for the options
+        (``until``, ``covariates``, ``procedures``, ``provenance``, ``path``)."""
+        from ..sbml import to_sbml
+
+        return to_sbml(self, regimen, parameters, **options)

@@ -243,7 +243,7 @@ def export_sbml(
 ) -> None:
     """Write one arm of a study as an SBML Level 3 Version 2 model (typical patient; regimen as events).
 
-    Example: chemohost export sbml examples/paclitaxel_schedules.yaml --arm "MTD" --out mtd.xml --patients 100
+    Example: chemohost export sbml examples/paclitaxel_schedules.yaml --arm vehicle --out vehicle.xml --patients 100
     """
     from .sbml import export_study
 

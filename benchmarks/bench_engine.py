@@ -1,4 +1,4 @@
-"""Throughput of chemohost's batch engine against SciPy ``solve_ivp`` and vmapped diffrax.
+"""Throughput of chemohost's batch engine against SciPy ``solve_ivp``, vmapped diffrax and libRoadRunner.
 
 Every (engine, size) case runs in a fresh subprocess pinned to ``--threads``
 CPUs, so compile caches, JIT state and memory peaks never mix between cases.
@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-ENGINES = ("chemohost", "diffrax", "scipy")
+ENGINES = ("chemohost", "diffrax", "scipy", "roadrunner")
 REGIMEN = "paclitaxel 25 mg/kg iv bolus q7d x4 from day 7"
 BODY_WEIGHT = 0.02  # kg
 GOMPERTZ = ("Gompertz initial growth rate [1/day]", "Gompertz deceleration rate [1/day]")
@@ -88,6 +88,54 @@ def reset_peak_rss() -> bool:
         return False
 
 
+# ---------------------------------------------------------------------------- libRoadRunner
+_ROADRUNNER: dict = {}
+
+
+def roadrunner_instance(model, parameters: dict, args):
+    """libRoadRunner loaded with the model's exported SBML (the first patient's values, the regimen as events)
+    and the SBML ids by chemohost name; built once per process."""
+    if "rr" not in _ROADRUNNER:
+        import roadrunner
+        from chemohost.sbml import sbml_ids, to_sbml
+
+        first = {name: float(values[0]) for name, values in parameters.items()}
+        text = to_sbml(model, REGIMEN, first, until=args.days, covariates={"Body weight [kg]": BODY_WEIGHT})
+        rr = roadrunner.RoadRunner(text)
+        rr.integrator.relative_tolerance = args.rtol
+        rr.integrator.absolute_tolerance = args.atol
+        rr.integrator.maximum_num_steps = 200_000
+        ids = sbml_ids(model)
+        rr.timeCourseSelections = ["time", *(ids[name] for name in model.state_names)]
+        _ROADRUNNER.update(rr=rr, ids=ids)
+    return _ROADRUNNER["rr"], _ROADRUNNER["ids"]
+
+
+def simulate_roadrunner(model, parameters: dict, times: np.ndarray, args) -> np.ndarray:
+    """The usual libRoadRunner loop: per patient, ``resetAll`` (states, time and the inputs the events switched),
+    set the parameters that differ, simulate; returns (patients, times, states).
+
+    Parameters are set as current values: setting ``init(...)`` values instead makes libRoadRunner 2.10 spend
+    ~17 s per patient on the reference model, and ``resetAll`` followed by ``reset`` gave wrong trajectories
+    (both checked against a freshly loaded instance per patient).
+    Current values do not re-run initial assignments, so no varying parameter may enter an initial value."""
+    rr, ids = roadrunner_instance(model, parameters, args)
+    varying = {name: np.asarray(values, float) for name, values in parameters.items()
+               if np.ptp(np.asarray(values, float)) > 0}
+    in_initial = {str(x) for s in model.states for x in s.initial.free_symbols} & set(varying)
+    if in_initial:
+        raise ValueError(f"roadrunner engine: varying parameters set initial values: {sorted(in_initial)}")
+    keys = [(ids[name], values) for name, values in varying.items()]
+    n = len(next(iter(parameters.values())))
+    out = np.empty((n, times.size, len(model.states)))
+    for i in range(n):
+        rr.resetAll()
+        for key, values in keys:
+            rr.setValue(key, values[i])
+        out[i] = rr.simulate(times=times)[:, 1:]
+    return out
+
+
 # -------------------------------------------------------------------------------- workers
 def run_engine(engine: str, model, parameters: dict, times: np.ndarray, args) -> None:
     covariates = {"Body weight [kg]": BODY_WEIGHT}
@@ -102,6 +150,8 @@ def run_engine(engine: str, model, parameters: dict, times: np.ndarray, args) ->
 
         simulate_diffrax(model, REGIMEN, parameters, times, covariates=covariates, rtol=args.rtol, atol=args.atol,
                          method=args.diffrax_solver, chunk_size=args.chunk)
+    elif engine == "roadrunner":
+        simulate_roadrunner(model, parameters, times, args)
     else:
         from chemohost.engine._scipy import simulate_scipy
 
@@ -114,8 +164,9 @@ def worker(engine: str, n: int, args) -> dict:
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.threads]))
     model, parameters = CASES[args.model](n, args.seed)
     times = np.arange(0.0, args.days + 1.0)
-    simulated = min(n, args.scipy_patients) if engine == "scipy" else n
-    warm = {"chemohost": 64, "diffrax": min(n, args.chunk), "scipy": 2}[engine]
+    serial = {"scipy": args.scipy_patients, "roadrunner": args.roadrunner_patients}
+    simulated = min(n, serial[engine]) if engine in serial else n
+    warm = {"chemohost": 64, "diffrax": min(n, args.chunk), "scipy": 2, "roadrunner": 2}[engine]
     start = time.perf_counter()
     run_engine(engine, model, subset(parameters, warm), times, args)
     compile_s = time.perf_counter() - start
@@ -172,7 +223,7 @@ def table(records: list[dict], args) -> str:
     for n in args.sizes:
         ours = by.get(("chemohost", n))
         ratios = [f"{peer} {ours['throughput'] / by[(peer, n)]['throughput']:.1f}x"
-                  for peer in ("diffrax", "scipy") if ours and (peer, n) in by]
+                  for peer in ENGINES[1:] if ours and (peer, n) in by]
         if ratios:
             lines.append(f"chemohost throughput / peer at {n} patients: " + ", ".join(ratios))
     if 10_000 in args.sizes and 100_000 in args.sizes:
@@ -190,9 +241,11 @@ def settings_text(args) -> str:
         f"chemohost: chemohost.simulate (dopri5, Dataset with {'the states' if args.save == 'states' else 'states and derived outputs'}); "
         f"diffrax: {args.diffrax_solver}, vmapped, chunks of {args.chunk}; "
         f"scipy: solve_ivp {args.scipy_method}, serial loop over the first {args.scipy_patients} patients of each "
-        f"batch (per-patient throughput)\n"
+        f"batch (per-patient throughput); roadrunner: libRoadRunner CVODE (its default BDF) on chemohost's exported "
+        f"SBML, a Python loop (resetAll, set the parameters that differ, simulate) over the first "
+        f"{args.roadrunner_patients} patients of each batch (per-patient throughput)\n"
         "compile s: wall time of the warm-up call (numba compile into an empty cache, JAX trace + XLA compile, "
-        "lambdify), excluded from patients/s\n"
+        "lambdify, SBML export + libRoadRunner's LLVM compile), excluded from patients/s\n"
         "peak dRSS: rise of the resident-set high-water mark (VmHWM, reset before the timed call) over the RSS "
         "before it, in a fresh subprocess per case; peak RSS: whole-process high-water mark\n"
         "cpu s: user + system CPU time of the timed call; load: 1-minute load average after it (above --threads, "
@@ -214,6 +267,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="timed calls per case; the fastest is reported")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--scipy-patients", type=int, default=200)
+    parser.add_argument("--roadrunner-patients", type=int, default=200,
+                        help="patients libRoadRunner's serial loop times per batch (per-patient throughput)")
     parser.add_argument("--scipy-method", default="RK45", help="solve_ivp method (RK45 = dopri5's tableau)")
     parser.add_argument("--diffrax-solver", default="Tsit5")
     parser.add_argument("--chunk", type=int, default=1000, help="patients per vmapped diffrax solve")

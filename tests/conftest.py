@@ -34,3 +34,20 @@ def _shared_model(key: str, species: str = "mouse") -> ch.Model:
 def shared_model():
     """``shared_model(key, species="mouse")``: the model ``SHARED_MODELS[key]``, built once per session."""
     return _shared_model
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """``cli(*args)``: run the ``chemohost`` command line; returns (exit code, stdout, stderr)."""
+    import sys
+
+    from chemohost.cli import main
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["chemohost", *map(str, args)])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        out = capsys.readouterr()
+        return exit_info.value.code, out.out, out.err
+
+    return run

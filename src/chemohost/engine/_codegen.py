@@ -10,6 +10,7 @@ second run of the same model start at once.
 from __future__ import annotations
 
 import hashlib
+import math
 import importlib.util
 import os
 import sys
@@ -75,13 +76,16 @@ class _KernelPrinter(PythonCodePrinter):
         return f"_log({self._print(expr.args[0])})"
 
 
-_LOG_SOURCE = """
+LOG_AT_ZERO = math.log(1e-300)
+"""The kernel's natural logarithm of 0 (finite, so that x·log(x) is 0 at x = 0)."""
+
+_LOG_SOURCE = f"""
 @njit(cache=True, error_model='numpy')
 def _log(x):
     if x > 0.0:
         return math.log(x)
     if x == 0.0:
-        return -690.7755278982137  # log(1e-300): x*_log(x) is 0 at x = 0
+        return {LOG_AT_ZERO!r}  # log(1e-300): x*_log(x) is 0 at x = 0
     return math.nan
 """
 

@@ -3,3 +3,4 @@
 from ._model import DEFAULT_OPTIONS as DEFAULT_OPTIONS
 from ._model import Model as Model
 from ._model import drug_options as drug_options
+from ._model import register_exporter as register_exporter

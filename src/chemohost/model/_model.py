@@ -31,7 +31,15 @@ from ..core import (TIME, Declaration, DoseTarget, Input, Mechanism, Parameter, 
 from ..drugs import get_drug
 from ._listing import equation_listing
 
-__all__ = ["Model", "DEFAULT_OPTIONS"]
+__all__ = ["Model", "DEFAULT_OPTIONS", "register_exporter"]
+
+_EXPORTERS: dict[str, Any] = {}
+"""Writers of a model to other formats, by format name, registered by the packages above this layer."""
+
+
+def register_exporter(name: str, writer) -> None:
+    """Make ``Model.to_<name>`` call ``writer(model, regimen, parameters, **options)`` (e.g. ``"sbml"``)."""
+    _EXPORTERS[name] = writer
 
 SPECIES = ("mouse", "human")
 
@@ -397,3 +405,11 @@ class Model:
         ``format`` is ``"markdown"`` (with ``$$…$$`` LaTeX blocks) or ``"latex"``.
         """
         return equation_listing(self, format=format)
+
+    def to_sbml(self, regimen=None, parameters=None, **options) -> str:
+        """SBML Level 3 Version 2 text of this model for one patient under ``regimen``, derived from the
+        same resolved equations the engine compiles; see :func:`chemohost.sbml.to_sbml` for the options
+        (``until``, ``covariates``, ``procedures``, ``provenance``, ``path``)."""
+        if "sbml" not in _EXPORTERS:  # registered by chemohost.sbml, which chemohost's own __init__ imports
+            raise OptionError("SBML export is not available: import chemohost.sbml")
+        return _EXPORTERS["sbml"](self, regimen, parameters, **options)

@@ -5,6 +5,7 @@ from ._config import SolverConfig as SolverConfig
 from ._config import StudyConfig as StudyConfig
 from ._config import StudyError as StudyError
 from ._config import load_study as load_study
+from ._export import export_study as export_study
 from ._run import StudyPlan as StudyPlan
 from ._run import build_model as build_model
 from ._run import output_times as output_times

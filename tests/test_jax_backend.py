@@ -62,7 +62,8 @@ def test_jax_follows_the_toxicity_and_adaptive_rules_dose_by_dose():
     model = ch.Model({"growth": "gompertz", "toxicity": "friberg",
                       "drugs": {"paclitaxel": {"kill": "linear", "myelosuppression": "linear"}}})
     rng = np.random.default_rng(3)
-    params = {**_cohort(N, seed=3), "Paclitaxel myelosuppression slope [1/uM]": rng.lognormal(0.0, 0.6, N)}
+    params = {**_cohort(N, seed=3), "Paclitaxel myelosuppression slope [1/uM]": rng.lognormal(0.0, 0.6, N),
+              "Baseline neutrophil count [1/nL]": 1.0}  # the rule thresholds below are set for a baseline of 1
     params.pop("Gompertz deceleration rate [1/day]")
     rules = (ToxicityRule(proceed_above=0.6, grade4_below=0.3, grade4_days=2.0), AdaptiveTherapy(0.5, 1.0))
     times = np.linspace(0.0, 80.0, 81)

@@ -13,6 +13,7 @@ OPTIONS = {"growth": "gompertz", "toxicity": "friberg",
            "drugs": {"paclitaxel": {"kill": "linear", "myelosuppression": "linear"}}}
 REGIMEN = "paclitaxel 20 mg/kg iv q7d x10 from day 5"
 SLOPE = "Paclitaxel myelosuppression slope [1/uM]"
+BASELINE = {"Baseline neutrophil count [1/nL]": 1.0}  # the rules' thresholds below are set for a baseline of 1
 TIMES = np.linspace(0.0, 80.0, 81)
 
 
@@ -23,7 +24,7 @@ def model():
 
 def _cohort(n, seed=3):
     rng = np.random.default_rng(seed)
-    return {"Body weight [kg]": 0.02, SLOPE: rng.lognormal(np.log(1.0), 0.6, n),
+    return {**BASELINE, "Body weight [kg]": 0.02, SLOPE: rng.lognormal(np.log(1.0), 0.6, n),
             "Gompertz initial growth rate [1/day]": rng.lognormal(np.log(0.728), 0.2, n),
             "Paclitaxel kill potency [mL/ng/day]": rng.lognormal(np.log(6.29e-4), 0.5, n)}
 
@@ -75,7 +76,7 @@ def test_adaptive_therapy_holds_below_the_stop_level_and_resumes_at_baseline(mod
 
 
 def test_toxicity_delay_moves_the_dose_by_whole_weeks_and_reduction_cuts_later_doses(model):
-    params = {"Body weight [kg]": 0.02, SLOPE: 3.0}
+    params = {**BASELINE, "Body weight [kg]": 0.02, SLOPE: 3.0}
     ds = simulate(model, REGIMEN, params, TIMES, rules=[ToxicityRule(proceed_above=0.6, grade4_below=0.2,
                                                                     grade4_days=1.0)])
     late = ds["Dose time [day]"].values[0] - ds["planned_time"].values

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import chemohost.validation as validation
+import chemohost.sensitivity._robustness as robustness_module
 from chemohost.cli import main
 from chemohost.parameters import ParameterSet, ParameterValue, register_parameter_set
 from chemohost.report import write_report
@@ -37,7 +37,7 @@ def toy_checks(results):
 
 @pytest.fixture
 def registry(monkeypatch):
-    monkeypatch.setattr(validation, "study_checks", toy_checks)
+    monkeypatch.setattr(robustness_module, "study_checks", toy_checks)
 
 
 def expected_share(limit: float) -> float:

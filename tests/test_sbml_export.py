@@ -15,6 +15,7 @@ import sympy
 import yaml
 
 import chemohost as ch
+from chemohost.procedures import parse_procedures
 from chemohost.core import Q
 from chemohost.sbml import NAMESPACE, check_sbml, sbml_ids, to_sbml
 from chemohost.sbml._export import _Formula
@@ -114,7 +115,7 @@ def test_round_trip_bolus_infusion_and_resection(shared_model):
     regimen = "paclitaxel 20 mg/kg iv bolus q7d x2 from day 2 + paclitaxel 3 mg/kg/day iv continuous from day 3 to day 6"
     times = np.arange(0.0, 20.01, 0.25)
     text = assert_round_trip(model, regimen, {}, times, covariates={"Body weight [kg]": 0.02},
-                             procedures=["resection on day 14"])
+                             procedures=parse_procedures(["resection on day 14"]))
     doc = libsbml.readSBMLFromString(text)
     assert doc.getLevel() == 3 and doc.getVersion() == 2
     assert doc.getModel().getNumEvents() == 2 + 2 + 1  # boluses, infusion edges, resection

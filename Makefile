@@ -1,9 +1,9 @@
 # Two commands do everything: `make run` and `make test`.
-# Installs are pinned by requirements/lock.txt (regenerate with `make lock`).
+# Installs are pinned by constraints.txt (regenerate with `make lock`).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-LOCK   := requirements/lock.txt
+LOCK   := constraints.txt
 PIP    := $(BIN)/python -m pip install --quiet --constraint $(LOCK)
 
 .PHONY: run test test-fast test-slow install install-test bench lock clean
@@ -41,7 +41,7 @@ test-slow: install-test
 bench: install-test
 	$(BIN)/python benchmarks/bench_engine.py
 
-## lock: regenerate requirements/lock.txt for Python 3.11 on Linux x86_64 from pyproject's bounds
+## lock: regenerate constraints.txt for Python 3.11 on Linux x86_64 from pyproject's bounds
 lock:
 	$(PYTHON) -m pip install --quiet uv
 	$(PYTHON) -m uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 \

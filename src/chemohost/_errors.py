@@ -46,6 +46,21 @@ class ArgumentError(ChemohostError, TypeError):
     """A Python argument of the wrong type (also a :class:`TypeError`, so ``except TypeError`` still catches it)."""
 
 
+class MissingExtraError(ChemohostError, ImportError):
+    """An optional dependency that is not installed; the message names the extra to install (also an ImportError)."""
+
+
+def import_jax(extra: str = "jax"):
+    """``(jax, jax.numpy)`` with float64 enabled, or a one-line :class:`MissingExtraError` naming ``extra``."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise MissingExtraError(f"this needs JAX: pip install chemohost[{extra}]") from None
+    jax.config.update("jax_enable_x64", True)
+    return jax, jnp
+
+
 class LimitError(ChemohostError):
     """An input past one of the documented size bounds (:mod:`chemohost.limits`)."""
 

@@ -15,6 +15,7 @@ import functools
 import types
 from collections.abc import Callable
 
+from .._errors import import_jax
 from . import _laws
 from ._errors import CalibrationError
 from ._laws import ClosedFormLaw
@@ -23,14 +24,8 @@ __all__ = ["jax_log_volume"]
 
 
 def _import_jax():
-    """``(jax, jax.numpy)`` with float64 enabled, or an ImportError naming the extra."""
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        raise ImportError("population fits need JAX: pip install 'chemohost[fit]'") from None
-    jax.config.update("jax_enable_x64", True)
-    return jax, jnp
+    """``(jax, jax.numpy)`` with float64 enabled; without JAX an error naming the ``fit`` extra."""
+    return import_jax("fit")
 
 
 @functools.cache

@@ -20,11 +20,11 @@ import numpy as np
 import sympy
 
 from .._deprecation import keyword_options
-from .._errors import ChemohostError
+from .._errors import ChemohostError, MissingExtraError, import_jax
 from ..model import Model
+from ._batch import prepare_batch
 from ._events import EventTable
 from ._scipy import apply_doses, code_symbols, lambdify_model
-from ._batch import prepare_batch
 
 __all__ = ["simulate_diffrax"]
 
@@ -33,13 +33,11 @@ _SEGMENT_SOLVERS: dict[tuple, Callable] = {}
 
 def _import_jax():
     """``(jax, jax.numpy, diffrax)`` with float64 enabled, or a one-line ImportError."""
+    jax, jnp = import_jax("jax")
     try:
         import diffrax
-        import jax
-        import jax.numpy as jnp
     except ImportError:
-        raise ImportError("the diffrax backend needs JAX and diffrax: pip install chemohost[jax]") from None
-    jax.config.update("jax_enable_x64", True)
+        raise MissingExtraError("the diffrax backend needs JAX and diffrax: pip install chemohost[jax]") from None
     return jax, jnp, diffrax
 
 

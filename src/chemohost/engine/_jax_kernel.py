@@ -34,6 +34,7 @@ import numpy as np
 import sympy
 
 from .._errors import ChemohostError
+from .._errors import import_jax as _import_jax
 from ._codegen import _Symbols
 from ._scipy import code_symbols, lambdify_model
 
@@ -42,16 +43,6 @@ __all__ = ["JaxKernel", "jax_kernel", "DTYPES"]
 DTYPES = ("float64", "float32")
 _LOG_ZERO = -690.7755278982137  # log(1e-300), as the numba kernel's ``_log``: x*log(x) is 0 at x = 0
 _KERNELS: dict[tuple[str, str], JaxKernel] = {}
-
-
-def _import_jax():
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        raise ChemohostError("backend 'jax' needs JAX: pip install 'chemohost[jax]'") from None
-    jax.config.update("jax_enable_x64", True)
-    return jax, jnp
 
 
 def jax_kernel(model, dtype: str = "float64") -> JaxKernel:

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - Windows
 import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
+from sympy.simplify.cse_opts import sub_post, sub_pre
 from sympy.printing.pycode import PythonCodePrinter
 
 from .._errors import ArgumentError, ChemohostError, SimulationError
@@ -90,9 +91,14 @@ def _log(x):
 """
 
 
+_CSE_OPTIMISATIONS = [(sub_pre, sub_post)]
+"""Subtraction canonicalisation only: sympy's "basic" set adds ``factor_terms``, which took three quarters
+of the time to generate a kernel (8.7 s → 2.4 s CPU for the reference study) for about 4% fewer operations."""
+
+
 def _body(exprs: list[sympy.Expr], targets: list[str], printer, unpack, arrays: dict[str, str], indent="    "):
     """Code lines assigning ``exprs`` to ``targets`` with common subexpressions hoisted."""
-    replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("c"), optimizations="basic")
+    replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("c"), optimizations=_CSE_OPTIMISATIONS)
     used = set()
     for e in [*reduced, *(r[1] for r in replacements)]:
         used |= {s.name for s in e.free_symbols}
@@ -113,11 +119,32 @@ def almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(lambda e: isinstance(e, (sympy.Derivative, sympy.DiracDelta)), lambda e: sympy.S.Zero)
 
 
+class _Power(sympy.Function):
+    """``x**a`` with a symbolic exponent, differentiated as ``a·x**(a − 1)``.
+
+    sympy writes d(x**a)/dx as ``a·x**a/x``, which is 0/0 = NaN at ``x = 0`` even where the
+    derivative is finite: a Hill term ``C**h/(EC50**h + C**h)`` with no drug yet (C = 0, h ≥ 1)
+    would give the stiff solver a NaN Jacobian and fail every patient before the first dose."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        base, exponent = self.args
+        if argindex == 1:
+            return exponent * _Power(base, exponent - 1)
+        return self * sympy.log(base)
+
+
+def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
+    """∂expr/∂var (see :func:`almost_everywhere` and :class:`_Power`)."""
+    symbolic = expr.replace(lambda e: e.is_Pow and not e.exp.is_number, lambda e: _Power(e.base, e.exp))
+    d = sympy.diff(symbolic, var).replace(lambda e: isinstance(e, _Power), lambda e: sympy.Pow(*e.args))
+    return almost_everywhere(d)
+
+
 def jacobian(rhs: list[sympy.Expr], states: list[sympy.Symbol]) -> list[list[sympy.Expr]]:
-    """∂rhs/∂states as nested lists (see :func:`almost_everywhere`); ``[]`` without states."""
-    if not states:
-        return []
-    return [[almost_everywhere(e) for e in row] for row in sympy.Matrix(rhs).jacobian(states).tolist()]
+    """∂rhs/∂states as nested lists (see :func:`derivative`); ``[]`` without states."""
+    return [[derivative(e, s) for s in states] for e in rhs] if states else []
 
 
 def generate_source(model: Model) -> str:
@@ -131,7 +158,7 @@ def generate_source(model: Model) -> str:
     time = sym.map[TIME]
     jac = jacobian(rhs, state_syms)
     jac_items = [(i, j, jac[i][j]) for i in range(n) for j in range(n) if jac[i][j] != 0]
-    dfdt = [almost_everywhere(sympy.diff(e, time)) for e in rhs]
+    dfdt = [derivative(e, time) for e in rhs]
     outputs = [sym(model.variables[name]) for name in model.output_names]
 
     out = [
@@ -139,6 +166,7 @@ def generate_source(model: Model) -> str:
         "import math",
         "import numpy as np",
         "from numba import njit, prange",
+        "from chemohost.engine._kernel_shared import _apply_events, _err_norm, _lu_factor, _lu_solve",
         "",
         f"NSTATE = {n}",
         f"NINPUT = {m}",

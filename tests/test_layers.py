@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("chemohost.conclusions", "chemohost.sensitivity")),
     ("plotting", ("chemohost.plotting",)),
     ("report", ("chemohost.report", "chemohost.calibration")),
+    ("exchange", ("chemohost.petab",)),
     ("interface", ("chemohost.explorer", "chemohost.serve", "chemohost.cli", "chemohost")),
 )
 """Package modules by layer, lowest first; a name covers the module and everything below it, except

@@ -13,3 +13,5 @@ Needs ``petab`` and ``python-libsbml`` (the ``petab`` extra), imported on first 
 from ._errors import PetabError as PetabError
 from ._problem import PetabProblem as PetabProblem
 from ._problem import load as load
+from ._fit import PetabFit as PetabFit
+from ._fit import fit_problem as fit_problem

@@ -48,7 +48,7 @@ def trajectory(model: SbmlModel, times: Sequence[float], ids: Sequence[str], amo
     """
     times = np.asarray(times, float)
     quantity = {**{i: "amount" for i in amounts}, **{i: "concentration" for i in concentrations}}
-    exprs = [model.sbml_expression(i, quantity.get(i, "value")) for i in ids]
+    exprs = tuple(model.sbml_expression(i, quantity.get(i, "value")) for i in ids)
     n_state = len(model.states)
     if backend == "kernel":
         ds = simulate(model, parameters=parameters, times=times, save=model.state_names, rtol=rtol, atol=atol)
@@ -67,11 +67,7 @@ def trajectory(model: SbmlModel, times: Sequence[float], ids: Sequence[str], amo
         raise ValueError(f"backend '{backend}': accepted: kernel, scipy")
     if backend != "scipy" and (initial or states0 is not None):
         raise ValueError("initial and states0 need backend='scipy'")
-    sym = _Symbols(model)
-    t = sym.map[TIME]
-    state_syms = [sym(sympy.Symbol(n, real=True)) for n in model.state_names]
-    param_syms = [sym(sympy.Symbol(n, real=True)) for n in model.parameter_names]
-    f = sympy.lambdify((t, state_syms, param_syms), [sym(e) for e in exprs], modules="math")
+    f = _printed(model, exprs)
     p = matrix[0]
     result = np.empty((times.size, len(ids)))
     for k, tk in enumerate(times):
@@ -88,10 +84,6 @@ def start_states(model: SbmlModel, p: np.ndarray, t0: float, initial: Mapping[st
     identifier of ``initial`` set to its value (a state's value in math is linear in the state: its amount over
     the compartment's size, or the state itself)."""
     y0 = lambdify_model(model).initial(p[None])[0] if states0 is None else np.array(states0, dtype=float)
-    sym = _Symbols(model)
-    t = sym.map[TIME]
-    state_syms = [sym(sympy.Symbol(n, real=True)) for n in model.state_names]
-    param_syms = [sym(sympy.Symbol(n, real=True)) for n in model.parameter_names]
     index = {name: i for i, name in enumerate(model.state_names)}
     for sid, value in initial.items():
         name = model.sbml_states.get(sid)
@@ -99,7 +91,24 @@ def start_states(model: SbmlModel, p: np.ndarray, t0: float, initial: Mapping[st
             raise SbmlError(f"initial value of '{sid}': it is not integrated as a state of the SBML model; "
                             f"states: {', '.join(sorted(model.sbml_states)) or 'none'}")
         state = sympy.Symbol(name, real=True)
-        factor = sym(sympy.diff(model.sbml_expression(sid), state))
-        per_state = float(sympy.lambdify((t, state_syms, param_syms), factor, modules="math")(t0, y0, p))
+        factor = sympy.diff(model.sbml_expression(sid), state)
+        per_state = float(_printed(model, (factor,))(t0, y0, p)[0])
         y0[index[name]] = float(value) / per_state
     return y0
+
+
+_PRINTED: dict[tuple, object] = {}
+
+
+def _printed(model: SbmlModel, exprs: tuple) -> object:
+    """``f(t, states, parameters)`` → the values of ``exprs``, printed once per model and expressions."""
+    key = (model.fingerprint, exprs)
+    if key not in _PRINTED:
+        if len(_PRINTED) > 256:
+            _PRINTED.clear()
+        sym = _Symbols(model)
+        t = sym.map[TIME]
+        state_syms = [sym(sympy.Symbol(n, real=True)) for n in model.state_names]
+        param_syms = [sym(sympy.Symbol(n, real=True)) for n in model.parameter_names]
+        _PRINTED[key] = sympy.lambdify((t, state_syms, param_syms), [sym(e) for e in exprs], modules="math")
+    return _PRINTED[key]

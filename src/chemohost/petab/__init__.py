@@ -15,3 +15,5 @@ from ._problem import PetabProblem as PetabProblem
 from ._problem import load as load
 from ._fit import PetabFit as PetabFit
 from ._fit import fit_problem as fit_problem
+from ._export import export_fit as export_fit
+from ._export import lint as lint

@@ -116,6 +116,10 @@ def export_fit(study: str | os.PathLike | FitConfig, data: str | os.PathLike, ou
     to_sbml(model, None, parameters=defaults, until=float(table["time"].max()), path=folder / "model.xml")
 
     subjects = {s: _pid(s) for s in problem.subjects}
+    width = len(str(len(subjects) - 1))
+    # condition ids that sort as the subjects come (c00_…, c01_…): a tool that orders conditions by id sees the
+    # measurement table's order
+    condition_of = {s: f"c{i:0{width}d}_{pid}" for i, (s, pid) in enumerate(subjects.items())}
     observables, conditions, parameters, noise_of = [], {}, [], {}
     for o, (observable, error) in enumerate(zip(problem.observables, problem.errors)):
         if observable.transform != "lin":
@@ -134,7 +138,7 @@ def export_fit(study: str | os.PathLike | FitConfig, data: str | os.PathLike, ou
                             "noiseFormula": _noise_formula(error.name, formula, placeholders),
                             "noiseDistribution": "normal"})
     for s, subject in enumerate(problem.subjects):
-        cid = "c_" + subjects[subject]
+        cid = condition_of[subject]
         conditions[cid] = {"conditionName": str(subject)}
     for e in problem.entries:
         subject = problem.subjects[e.subject]
@@ -143,11 +147,11 @@ def export_fit(study: str | os.PathLike | FitConfig, data: str | os.PathLike, ou
             value = float(estimates.loc[subject, e.label])
         if e.kind == "model":
             pid = f"{ids[e.name]}__{subjects[subject]}"
-            conditions["c_" + subjects[subject]][ids[e.name]] = pid
+            conditions[condition_of[subject]][ids[e.name]] = pid
             if law is not None and e.name == problem.predictor.names[-1]:
                 for name, held in law.fixed.items():
                     if held == "V0":
-                        conditions["c_" + subjects[subject]][ids[name]] = pid
+                        conditions[condition_of[subject]][ids[name]] = pid
         else:
             pid = f"{e.name}__{noise_of[e.observable][0]}__{subjects[subject]}"
         scale = "log" if e.log else "lin"
@@ -166,7 +170,7 @@ def export_fit(study: str | os.PathLike | FitConfig, data: str | os.PathLike, ou
         oid, names, error = noise_of[r["observable"]]
         subject = subjects[r["subject"]]
         noise = [repr(float(error.fixed[n])) if n in error.fixed else f"{n}__{oid}__{subject}" for n in names]
-        rows.append({"observableId": oid, "simulationConditionId": "c_" + subject, "time": float(r["time"]),
+        rows.append({"observableId": oid, "simulationConditionId": condition_of[r["subject"]], "time": float(r["time"]),
                      "measurement": float(r["value"]), "noiseParameters": ";".join(noise)})
     paths = {"model": folder / "model.xml", "conditions": folder / "conditions.tsv",
              "measurements": folder / "measurements.tsv", "observables": folder / "observables.tsv",

@@ -264,3 +264,20 @@ def test_pypesto_objective_on_the_exported_problem_agrees(llc_round_trip):
     objective = pypesto.petab.PetabImporter(problem.petab, simulator_type="roadrunner").create_problem().objective
     got = float(objective(np.asarray(problem.petab.x_nominal_free_scaled)))
     assert got == pytest.approx(-float(fitted.loglik_.sum()), rel=1e-6)
+
+
+def test_laplace_error_model_matches_scipy_density_and_distribution():
+    """chemohost's LaplaceError (PEtab's laplace noise): its log-density and, for censored points, its log
+    distribution function are scipy.stats.laplace's."""
+    from scipy import stats
+
+    from chemohost.calibration import LaplaceError
+
+    y, f = np.array([1.0, 2.5, -3.0, 0.2, 4.0, -1.0]), np.array([1.5, 2.0, 0.0, 0.0, 1.0, 1.0])
+    censoring = np.array([0, 0, 1, 1, 2, 2])
+    b = 0.7
+    want = stats.laplace.logpdf(y, loc=f, scale=b)
+    want = np.where(censoring == 1, stats.laplace.logcdf(y, loc=f, scale=b), want)
+    want = np.where(censoring == 2, stats.laplace.logsf(y, loc=f, scale=b), want)
+    model = LaplaceError()
+    np.testing.assert_allclose(model.loglik(y, f, {"sigma": b}, censoring), want, rtol=1e-12)

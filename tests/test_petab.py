@@ -281,3 +281,27 @@ def test_laplace_error_model_matches_scipy_density_and_distribution():
     want = np.where(censoring == 2, stats.laplace.logsf(y, loc=f, scale=b), want)
     model = LaplaceError()
     np.testing.assert_allclose(model.loglik(y, f, {"sigma": b}, censoring), want, rtol=1e-12)
+
+
+PRIOR_CASES = [("normal", "0.4;0.1"), ("laplace", "0.4;0.1"), ("logNormal", "-1.0;0.5"), ("logLaplace", "-1.0;0.5"),
+               ("uniform", "0.01;10"), ("parameterScaleNormal", "-0.5;0.2")]
+
+
+@pytest.mark.parametrize("kind,parameters", PRIOR_CASES)
+def test_objective_adds_the_log_prior(kind, parameters, tmp_path):
+    """objective = −(llh + ln prior): priors on the linear scale equal petab.v1.priors' densities; a
+    parameterScale prior is the density of the scaled value (PEtab v1: "on the parameter scale")."""
+    from petab.v1.priors import Prior
+
+    table = ("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\tobjectivePriorType\t"
+             f"objectivePriorParameters\nk\tlog10\t0.01\t10\t0.5\t1\t{kind}\t{parameters}\n"
+             "scale\tlin\t0.5\t2\t1\t0\t\t\nsd\tlin\t0.01\t1\t0.1\t0\t\t\n")
+    problem = load(_write(tmp_path, **{"parameters.tsv": table}))
+    x = [math.log10(0.3)]
+    a, b = (float(v) for v in parameters.split(";"))
+    if kind.startswith("parameterScale"):
+        want = -0.5 * math.log(2 * math.pi * b * b) - 0.5 * ((x[0] - a) / b) ** 2
+    else:
+        want = -Prior(kind, (a, b), bounds=(0.01, 10), transformation="log10", _bounds_truncate=False).neglogprior(0.3)
+    assert problem.log_prior(x) == pytest.approx(want, rel=1e-12)
+    assert problem.objective(x) == pytest.approx(-problem.llh(x) - want, rel=1e-12)

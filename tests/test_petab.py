@@ -305,3 +305,15 @@ def test_objective_adds_the_log_prior(kind, parameters, tmp_path):
         want = -Prior(kind, (a, b), bounds=(0.01, 10), transformation="log10", _bounds_truncate=False).neglogprior(0.3)
     assert problem.log_prior(x) == pytest.approx(want, rel=1e-12)
     assert problem.objective(x) == pytest.approx(-problem.llh(x) - want, rel=1e-12)
+
+
+def test_cli_fit_petab_writes_estimates_trace_and_plot(tmp_path, cli):
+    """chemohost fit petab PROBLEM.yaml: the PEtab form of the fit command (the STUDY DATA form is unchanged)."""
+    path = _write(tmp_path / "problem")
+    code, out, err = cli("fit", "petab", path, "--out", tmp_path / "fit", "--starts", "1")
+    assert code == 0, err
+    assert "1 parameters estimated from 5 measurements" in out
+    estimates = pd.read_csv(tmp_path / "fit" / "estimates.tsv", sep="\t").set_index("parameterId")
+    assert estimates.loc["k", "estimate"] == pytest.approx(K_TRUE, rel=1e-4)
+    assert (tmp_path / "fit" / "fit.png").stat().st_size > 0
+    assert (tmp_path / "fit" / "objective_trace.tsv").is_file()

@@ -128,13 +128,15 @@ class PetabFit:
         self.trace.to_csv(paths["objective_trace.tsv"], sep="\t", index=False)
         simulation = self.problem.simulate(self.x)
         simulation.to_csv(paths["simulations.tsv"], sep="\t", index=False)
-        plot_fit(self.problem.measurements, simulation, paths["fit.png"],
+        plot_fit(self.problem.measurements, simulation, self.problem.curves(self.x), paths["fit.png"],
                  title=f"{self.problem.path.name}: objective {self.objective:.6g}")
         return paths
 
 
-def plot_fit(measurements: pd.DataFrame, simulation: pd.DataFrame, path: Path, title: str = "") -> None:
-    """Measurements (dots) and simulations (lines) per observable, one colour per condition."""
+def plot_fit(measurements: pd.DataFrame, simulation: pd.DataFrame, curves: pd.DataFrame, path: Path,
+             title: str = "") -> None:
+    """Measurements (dots), simulations at them (crosses) and simulated curves (lines) per observable, one
+    colour per simulation condition."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -148,8 +150,9 @@ def plot_fit(measurements: pd.DataFrame, simulation: pd.DataFrame, path: Path, t
             sel = rows & (measurements["simulationConditionId"] == cid)
             ax.plot(measurements.loc[sel, "time"], measurements.loc[sel, "measurement"], "o", ms=3,
                     color=f"C{i % 10}")
-            order = simulation[sel].sort_values("time")
-            ax.plot(order["time"], order["simulation"], "-", lw=1, color=f"C{i % 10}", label=str(cid))
+            ax.plot(simulation.loc[sel, "time"], simulation.loc[sel, "simulation"], "x", ms=4, color=f"C{i % 10}")
+            line = curves[(curves["observableId"] == oid) & (curves["simulationConditionId"] == cid)]
+            ax.plot(line["time"], line["simulation"], "-", lw=1, color=f"C{i % 10}", label=str(cid))
         ax.set_xlabel("time")
         ax.set_ylabel(oid)
         if len(set(measurements.loc[rows, "simulationConditionId"])) <= 12:

@@ -28,6 +28,7 @@ the simulation condition, each state given a value there being reinitialised.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -558,6 +559,22 @@ class PetabProblem:
                 jacobian = {"lin": 0.0, "log": np.log(y[rows]), "log10": np.log(y[rows] * LN10)}[o.transformation]
                 llh[rows] = NOISE_MODELS[o.distribution].loglik(ty, tf, {_SIGMA[o.distribution]: s}) - jacobian
         return residual, llh
+
+    def curves(self, x=None, n_points: int = 100) -> pd.DataFrame:
+        """Simulated observables on a grid of ``n_points`` times from 0 to the last measurement of each
+        (observable, condition) (with the overrides of its first measurement): PEtab's simulation table layout."""
+        m = self.measurements
+        keys = [c for c in ("observableId", "preequilibrationConditionId", "simulationConditionId") if c in m]
+        rows = []
+        for _, group in m.groupby(keys, sort=False, dropna=False):
+            first = group.iloc[0]
+            for t in np.linspace(0.0, float(group["time"].max()), n_points):
+                rows.append({**first.to_dict(), "time": t})
+        grid = copy.copy(self)
+        grid.measurements = pd.DataFrame(rows, columns=m.columns)
+        for attr in ("_layout", "_functions"):
+            grid.__dict__.pop(attr, None)
+        return grid.simulate(x)
 
     def residuals(self, x=None) -> np.ndarray:
         """PEtab's residuals (T(y) − T(f))/σ, one per measurement."""

@@ -162,6 +162,8 @@ BAD = {
                     "1\n"}, "observables.tsv, row 1 (obs_a), observableFormula: call of '__import__'"),
     "attribute access": ({"observables.tsv": "observableId\tobservableFormula\tnoiseFormula\nobs_a\tA.real\t"
                           "1\n"}, "observables.tsv, row 1 (obs_a), observableFormula: cannot parse 'A.real'"),
+    "missing column": ({"measurements.tsv": "observableId\tsimulationConditionId\tmeasurement\nobs_a\tc0\t1\n"},
+                       "measurements.tsv: column 'time' is missing"),
     "lower above upper": ({"parameters.tsv": "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\t"
                            "estimate\nk\tlin\t0.5\t0.1\t0.3\t1\nscale\tlin\t0.5\t2\t1\t0\nsd\tlin\t0.01\t1\t0.1\t0\n"},
                           "parameters.tsv, row 1 (k), lowerBound: 0.5 is above upperBound 0.1"),

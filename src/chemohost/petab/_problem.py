@@ -82,6 +82,13 @@ def _log_prior(kind: str, a: float, b: float, x: float) -> float:
     raise PetabError(f"prior type '{kind}' is not supported")
 
 
+REQUIRED_COLUMNS = {
+    "measurements": ("observableId", "simulationConditionId", "time", "measurement"),
+    "observables": ("observableFormula", "noiseFormula"),
+    "parameters": ("parameterScale", "lowerBound", "upperBound", "nominalValue", "estimate"),
+}
+"""Columns (besides each table's id column) that chemohost needs in the PEtab tables."""
+
 PRIORS = ("uniform", "normal", "laplace", "logNormal", "logLaplace", "parameterScaleUniform",
           "parameterScaleNormal", "parameterScaleLaplace")
 """Prior types of PEtab v1 (objectivePriorType)."""
@@ -251,6 +258,12 @@ class PetabProblem:
     # ------------------------------------------------------------------------------------------- checks
     def _check(self) -> None:
         """Row-by-row checks whose errors name the file, row and field (run before the linter)."""
+        for kind, columns in REQUIRED_COLUMNS.items():
+            for file, df in self._tables[kind]:
+                missing = [c for c in columns if c not in df.columns]
+                if missing:
+                    raise PetabError(f"{file.name}: column '{missing[0]}' is missing; the {kind} table needs "
+                                     f"{', '.join(columns)}")
         params = self.parameters
         for file, df in self._tables["parameters"]:
             for row, (pid, rec) in enumerate(df.iterrows(), start=1):

@@ -9,6 +9,8 @@ model: the growth tests read the tumour states and the PK tests the drug states.
 from __future__ import annotations
 
 import functools
+import os
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,19 @@ SHARED_MODELS = {
     "gompertz_capacity": {"growth": "gompertz_capacity"},
     "simeoni": {"growth": "simeoni", "damage": "simeoni_transit", "drugs": {"paclitaxel": {"kill": "linear"}}},
 }
+
+
+def shared_dir() -> Path | None:
+    """The read-only ``shared`` folder: the parent of ``$CHEMOHOST_SHARED_DATA``, else the first ``shared``
+    folder beside the repository or one of its ancestors (a worktree in ``/work/wt/NAME`` and a clone beside
+    ``shared/`` both find it); None when there is none (the tests that need it skip)."""
+    if os.environ.get("CHEMOHOST_SHARED_DATA"):
+        path = Path(os.environ["CHEMOHOST_SHARED_DATA"]).parent
+        return path if path.is_dir() else None
+    for parent in Path(__file__).resolve().parents[1].parents:
+        if (parent / "shared").is_dir():
+            return parent / "shared"
+    return None
 
 
 @functools.cache

@@ -2,7 +2,7 @@
 
 The layers, lowest first (a module may import from its own layer and the ones below):
 
-    base → declarations → mechanisms → model → engine → study → outputs → report → interface
+    base → declarations → mechanisms → model → engine → study → outputs → report → exchange → interface
 
 The static check reads every module's imports with :mod:`ast` — including the
 ones inside functions — so an import hidden in a function cannot hide a cycle.
@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("chemohost.conclusions", "chemohost.sensitivity")),
     ("plotting", ("chemohost.plotting",)),
     ("report", ("chemohost.report", "chemohost.calibration")),
+    ("exchange", ("chemohost.petab",)),
     ("interface", ("chemohost.explorer", "chemohost.serve", "chemohost.cli", "chemohost")),
 )
 """Package modules by layer, lowest first; a name covers the module and everything below it, except

@@ -20,6 +20,7 @@ from ._errors import ChemohostError, one_line, quote
 from ._yaml_config import read_yaml
 from .calibration import load_fit_study, plan_fit, run_fit
 from .calibration._import import check_data_file
+from .calibration._study_fit import load_fit_data
 from .conclusions import study_checks
 from .citations import CitationRegistry, all_citations
 from .core import mechanism_registry
@@ -29,6 +30,9 @@ from .engine._simulate import METHOD_ALIASES, METHOD_CITATIONS
 from .io import check_writable, output_folder, save_results
 from .limits import MAX_PATIENTS, MAX_SEED, max_result_bytes
 from .parameters import parameter_sets
+from .petab import export_fit, fit_problem
+from .petab import lint as lint_petab
+from .petab import load as load_petab
 from .report import concentration_profiles, write_report
 from .sbml import load as load_sbml
 from .sensitivity import SensitivityError, read_robustness
@@ -158,11 +162,12 @@ def fit(
     study: Annotated[Path, typer.Argument(help=(
         "Fit study YAML: a growth 'law' or 'model' options, 'observables' with error models, the parameters to "
         "'estimate' with bounds, 'groups' (regimen and held values per arm), 'data' (how to read DATA) and "
-        "optional 'compare' candidates. See examples/pdx_paclitaxel_fit.yaml."))],
+        "optional 'compare' candidates. See examples/pdx_paclitaxel_fit.yaml. Or the word 'petab': then DATA is "
+        "a PEtab v1 problem YAML."))],
     data: Annotated[Path, typer.Argument(help=(
         "The data, in the study's data.format: 'tidy' CSV (subject, time in days, observable, value, optional "
         "group, censoring, dose columns), 'nonmem' CSV, 'petab' measurement TSV, a 'benzekry2014' growth table, "
-        "or the 'pdxe' folder (or its TAone.volume.data.csv)."))],
+        "or the 'pdxe' folder (or its TAone.volume.data.csv). After 'petab': the PEtab problem YAML."))],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/<study file name>).")] = None,
     starts: Annotated[Optional[int], typer.Option(min=1, max=10_000, help="Override fit.n_starts (optimiser starts per subject).")] = None,
     seed: Annotated[Optional[int], typer.Option(min=0, max=MAX_SEED, help="Override fit.seed.")] = None,
@@ -172,7 +177,14 @@ def fit(
     Estimates with standard errors and 95% intervals, individual fits, diagnostics and an AIC/BIC ranking.
 
     Example: chemohost fit examples/pdx_paclitaxel_fit.yaml ../shared/data/pdxe_gao2015 --out results/pdx_fit
+
+    A PEtab v1 problem: chemohost fit petab PROBLEM.yaml [--out DIR] [--starts N] [--seed S] fits its estimated
+    parameters (multi-start, bounded, on their declared scales) and writes estimates.tsv, starts.tsv,
+    objective_trace.tsv, simulations.tsv and fit.png.
     """
+    if str(study) == "petab" and not study.exists():
+        _fit_petab(data, out, starts, seed)
+        return
     config = load_fit_study(study)
     if starts is not None or seed is not None:
         settings = {**config.fit.model_dump(), **({"n_starts": starts} if starts else {}),
@@ -191,6 +203,20 @@ def fit(
                + (f"; best of {len(ranking)} models: {ranking.index[0]}" if ranking is not None else "")
                + (f"; {failed} subject(s) not converged" if failed else ""))
     typer.echo(f"wrote {report} and its CSV tables in {time.perf_counter() - started:.1f} s")
+
+
+def _fit_petab(problem_file: Path, out: Path | None, starts: int | None, seed: int | None) -> None:
+    """``chemohost fit petab PROBLEM.yaml``: fit a PEtab problem and write its tables and plot."""
+    started = time.perf_counter()
+    problem = load_petab(problem_file)
+    target = out or Path("results") / problem_file.stem
+    fitted = fit_problem(problem, n_starts=starts or 5, seed=seed or 0)
+    with output_folder(target) as folder:
+        fitted.write(folder)
+    typer.echo(f"{problem_file}: {len(problem.estimated)} parameters estimated from {len(problem.measurements)} "
+               f"measurements; best objective {fitted.objective:.6g} (of {len(fitted.starts)} starts)")
+    typer.echo(f"wrote {target}/estimates.tsv, starts.tsv, objective_trace.tsv, simulations.tsv and fit.png in "
+               f"{time.perf_counter() - started:.1f} s")
 
 
 def _parse_ranges(given: list[str] | None) -> dict[str, tuple[float, float]]:
@@ -394,7 +420,8 @@ def sbml_check(file: Annotated[Path, typer.Argument(help="SBML file (Level 2 or 
                f"{len(model.output_names)} outputs, {len(model.state_events)} events (time unit: {model.time_unit})")
 
 
-export_app = typer.Typer(help="Export a study's model to other tools' formats.", no_args_is_help=True)
+export_app = typer.Typer(help="Export a study's model or a fit study to other tools' formats (SBML, PEtab).",
+                         no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 
@@ -419,6 +446,31 @@ def export_sbml(
     typer.echo(f"wrote {done['sbml']} ({done['states']} states, {done['events']} events; libSBML consistency "
                f"and units checks: 0 errors, {len(done['warnings'])} warnings)"
                + (f" and {done['table']} ({patients} patients)" if done["table"] else ""))
+
+
+@export_app.command("petab")
+def export_petab(
+    study: Annotated[Path, typer.Argument(help="Fit study YAML (see chemohost fit --help).")],
+    data: Annotated[Path, typer.Argument(help="Its data file, in the study's data.format.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the PEtab problem into.")] = Path("petab"),
+    estimates: Annotated[bool, typer.Option("--estimates", help="Fit first and write the estimates as the nominal values (default: the fit's start values).")] = False,
+) -> None:
+    """Write a fit study and its data as a PEtab v1 problem (SBML model, conditions, measurements, observables
+    with the error model as noise formula, parameters with scales and bounds) and check it with petab's linter.
+
+    Example: chemohost export petab examples/benzekry_llc_fit.yaml ../shared/data/benzekry2014_growth/lung_vol_data.txt --out llc_petab
+    """
+    config = load_fit_study(study)
+    check_data_file(data, folder=config.data.format == "pdxe", text=True)
+    params = None
+    if estimates:
+        params = plan_fit(config).fitter.clone().fit(load_fit_data(config, data)).params_
+    paths = export_fit(config, data, out, estimates=params)
+    problems = lint_petab(paths["problem"])
+    if problems:
+        raise ChemohostError(f"the written PEtab problem fails petab's linter: {problems[0]}")
+    typer.echo(f"wrote {paths['problem']} (model.xml, conditions, measurements, observables, parameters); "
+               "petab lint: passed")
 
 
 def main() -> None:

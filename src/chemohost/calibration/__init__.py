@@ -31,6 +31,7 @@ from ._error_models import ERROR_MODELS as ERROR_MODELS
 from ._error_models import AdditiveError as AdditiveError
 from ._error_models import CombinedError as CombinedError
 from ._error_models import ErrorModel as ErrorModel
+from ._error_models import LaplaceError as LaplaceError
 from ._error_models import LogNormalError as LogNormalError
 from ._error_models import Observable as Observable
 from ._error_models import PowerError as PowerError
@@ -70,7 +71,7 @@ __all__ = [
     "ClaretFitter", "ClaretModel", "PiecewiseExposure", "PopulationFitter", "SteinFitter", "stein_curve",
     "tidy_observations",
     "AdditiveError", "CombinedError", "DOSE_COLUMNS", "ERROR_MODELS", "ErrorModel", "FitConfig", "IndividualFitter",
-    "LogNormalError", "Observable", "PowerError", "ProportionalError", "TIDY_COLUMNS", "TREATMENT_LAWS",
+    "LaplaceError", "LogNormalError", "Observable", "PowerError", "ProportionalError", "TIDY_COLUMNS", "TREATMENT_LAWS",
     "compare_models", "dose_regimens", "error_model", "load_fit_study", "observations", "plan_fit",
     "prediction_score", "profile_likelihood", "read_nonmem", "read_petab_measurements", "read_tidy", "run_fit",
     "tidy_benzekry2014", "tidy_pdxe", "Estimator", "UnidentifiableWarning",

@@ -23,7 +23,12 @@ proportional   σ_prop·|f|                  ``sigma_prop`` [-]
 combined       √(σ_add² + σ_prop²·f²)      ``sigma_add``, ``sigma_prop``
 power          σ·|f|^α                     ``sigma``, ``alpha`` [-]
 lognormal      σ on ln y                   ``sigma`` [-]
+laplace        scale b (σ = √2·b)          ``sigma`` (the scale b)
 =============  ==========================  =====================================
+
+The Laplace model replaces the Gaussian by the double exponential density
+e^(−|y'−f|/b)/(2b) (PEtab's ``laplace`` noise distribution; censored points
+use its distribution function).
 
 "combined" is the sum of independent additive and proportional errors
 (variances add: NONMEM's usual form, Monolix "combined2"); it is the only
@@ -50,7 +55,7 @@ from ._errors import CalibrationError
 
 __all__ = [
     "Observable", "ErrorModel", "AdditiveError", "ProportionalError", "CombinedError", "PowerError",
-    "LogNormalError", "ERROR_MODELS", "error_model", "CENSORING_CODES",
+    "LogNormalError", "LaplaceError", "ERROR_MODELS", "error_model", "CENSORING_CODES",
 ]
 
 TRANSFORMS = {"lin": lambda x: x, "log": np.log, "log10": np.log10}
@@ -284,8 +289,38 @@ class LogNormalError(ErrorModel):
         return f * np.exp(self.sd(f, p, np) * rng.standard_normal(np.shape(f)))
 
 
+@dataclass(frozen=True)
+class LaplaceError(ErrorModel):
+    """y' ~ Laplace(f, b): the double exponential error of PEtab's ``laplace`` noise, scale ``sigma`` = b
+    (standard deviation √2·b)."""
+
+    sigma: float | None = None
+    name: ClassVar[str] = "laplace"
+    equation: ClassVar[str] = "y = f + ε, ε ~ Laplace(0, b)"
+
+    def sd(self, f, p, xp=np):
+        return math.sqrt(2.0) * p["sigma"] + 0.0 * f
+
+    def loglik(self, y, f, p, censoring=None, xp=np):
+        b = p["sigma"] + 0.0 * f
+        z = (y - f) / b
+        out = -xp.log(2.0 * b) - xp.abs(z)
+        if censoring is None:
+            return out
+
+        def log_cdf(u):  # ln F(u) of the standard Laplace distribution
+            return xp.where(u < 0, u - math.log(2.0), xp.log1p(-0.5 * xp.exp(-xp.abs(u))))
+
+        out = xp.where(censoring == CENSORING_CODES["left"], log_cdf(z), out)
+        return xp.where(censoring == CENSORING_CODES["right"], log_cdf(-z), out)
+
+    def simulate(self, f, p, rng):
+        return f + rng.laplace(0.0, 1.0, np.shape(f)) * p["sigma"]
+
+
 ERROR_MODELS: dict[str, type[ErrorModel]] = {
-    cls.name: cls for cls in (AdditiveError, ProportionalError, CombinedError, PowerError, LogNormalError)
+    cls.name: cls for cls in (AdditiveError, ProportionalError, CombinedError, PowerError, LogNormalError,
+                              LaplaceError)
 }
 """The error models by name: the one registry every fitter uses."""
 

@@ -84,15 +84,17 @@ def _safe(fn, *args):
 
 
 def simulate_state_events(model, batch, sel: np.ndarray, rtol: float, atol: float, max_step: float,
-                          max_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                          max_steps: int, y0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observables ``sel`` ``(P, T, len(sel))``, solver status and steps of every patient of ``batch``.
 
     ``batch`` is :func:`chemohost.engine._simulate.prepare_batch`'s; status 0 is
     success, 1 too many steps, 2 a failed step (as the batch kernel reports).
+    ``y0`` ``(P, N)`` replaces the initial states the model computes from its parameters
+    (a state reached before, e.g. a steady state of a pre-equilibration).
     """
     functions = lambdify_model(model)
     ev = event_functions(model)
-    y0 = functions.initial(batch.parameters)
+    y0 = functions.initial(batch.parameters) if y0 is None else np.array(y0, dtype=float, ndmin=2)
     n, times = y0.shape[0], batch.times
     out = np.full((n, times.size, sel.size), np.nan)
     status = np.zeros(n, np.int64)

@@ -116,7 +116,13 @@ def test_tuned_values_state_the_search_and_a_range(study):
 def test_upgraded_values_cite_what_was_read():
     """Values that replaced placeholders carry the citation of the paper or label they were read in."""
     upgraded = {"AdjuvantAgentsMouse": ("AMD3100 central volume [L]", "AMD3100 clearance [L/day]",
-                                        "AMD3100 sc bioavailability [-]", "Anakinra sc bioavailability [-]"),
+                                        "AMD3100 sc bioavailability [-]", "Anakinra sc bioavailability [-]",
+                                        "AMD3100 coverage IC50 [ng/mL]", "DC101 central volume [L]",
+                                        "DC101 clearance [L/day]", "DC101 molecular weight [g/mol]",
+                                        "CCR2 antagonist central volume [L]", "CCR2 antagonist clearance [L/day]",
+                                        "CCR2 antagonist oral bioavailability [-]",
+                                        "CCR2 antagonist coverage IC50 [ng/mL]", "Anakinra central volume [L]",
+                                        "Anakinra clearance [L/day]", "Anakinra absorption rate [1/day]"),
                 "MouseNeutrophils": ("Baseline neutrophil count [1/nL]",),
                 "Sladek1984": ("Cyclophosphamide central volume [L]",)}
     for set_name, names in upgraded.items():

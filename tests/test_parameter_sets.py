@@ -188,18 +188,21 @@ def test_benzekry_gompertz_cohort_v9(name, alpha0, beta, sds, corr):
 
 
 def test_rmm1_kill_potencies_follow_documented_arithmetic():
+    """Course log-kills k x AUC as RMM1's notes state them, with the PK sets of the reference study."""
     kill = get_parameter_set("RMM1").to_dict()
+    k2 = get_parameter_set("Simeoni2004").to_dict()["Paclitaxel kill potency [mL/ng/day]"]
     ptx = get_parameter_set("Eiseman1994").resolve(body_weight=MOUSE_BW)
     gem = get_parameter_set("Gemcitabine2020Mouse").resolve(body_weight=MOUSE_BW)
     ctx = get_parameter_set("Sladek1984").resolve(body_weight=MOUSE_BW)
     to_ng_day_per_ml = 1000.0  # mg.day/L -> ng.day/mL
-    course_ptx = kill["Paclitaxel kill potency [mL/ng/day]"] * 3 * 25 * MOUSE_BW / ptx["Paclitaxel clearance [L/day]"] * to_ng_day_per_ml
+    course_ptx = k2 * 3 * 25 * MOUSE_BW / ptx["Paclitaxel clearance [L/day]"] * to_ng_day_per_ml
     course_gem = kill["Gemcitabine kill potency [mL/ng/day]"] * 4 * 120 * MOUSE_BW / gem["Gemcitabine clearance [L/day]"] * to_ng_day_per_ml
-    course_ctx = kill["Cyclophosphamide kill potency [mL/ng/day]"] * 21 * 20 * MOUSE_BW / ctx["Cyclophosphamide clearance [L/day]"] * to_ng_day_per_ml
-    assert kill["Paclitaxel kill potency [mL/ng/day]"] == pytest.approx(0.5 * 6.29e-4)
-    assert course_ptx == pytest.approx(5.04, rel=1e-3)
-    assert course_gem == pytest.approx(course_ptx, rel=1e-2)
-    assert course_ctx == pytest.approx(course_ptx, rel=1e-2)
+    course_ctx = (kill["Cyclophosphamide kill potency [mL/ng/day]"] * 21 * 20 * MOUSE_BW
+                  * ctx["Cyclophosphamide oral bioavailability [-]"] / ctx["Cyclophosphamide clearance [L/day]"] * to_ng_day_per_ml)
+    assert "Paclitaxel kill potency [mL/ng/day]" not in kill  # Simeoni 2004's k2 applies in full
+    assert course_ptx == pytest.approx(10.08, rel=1e-3)
+    assert course_gem == pytest.approx(5.04, rel=1e-2)  # set to the earlier paclitaxel course (0.5 x k2)
+    assert course_ctx == pytest.approx(7.93, rel=1e-2)
     assert kill["Initial tumour volume [mm3]"] == 1
 
 
@@ -207,7 +210,8 @@ def test_rmm1_kill_potencies_follow_documented_arithmetic():
 def test_merge_later_wins_and_keeps_everything():
     study = get_parameter_set("Benzekry2014LLC") | get_parameter_set("Simeoni2004") | get_parameter_set("RMM1")
     assert study.name == "Benzekry2014LLC | Simeoni2004 | RMM1"
-    assert study.values["Paclitaxel kill potency [mL/ng/day]"].tag == "proposed"
+    assert study.values["Paclitaxel kill potency [mL/ng/day]"].tag == "V-code"  # RMM1 leaves Simeoni's k2 in place
+    assert study.values["Initial tumour volume [mm3]"] == get_parameter_set("RMM1").values["Initial tumour volume [mm3]"]
     assert study.values["Simeoni switch exponent [-]"].value == 20
     assert study.citations[:2] == ("Benzekry2014", "Vaghi2020")
     assert len(set(study.citations)) == len(study.citations)

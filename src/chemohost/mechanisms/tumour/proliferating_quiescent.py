@@ -23,6 +23,8 @@ class ProliferatingQuiescent(Mechanism):
     family = "tumour"
     name = "proliferating_quiescent"
     citations = ("Gardner2000",)
+    has_quiescent = True
+    """Reads the quiescent kill hazard, so drugs' kill laws declare their quiescent kill fraction."""
 
     def declare(self):
         sets = ("RMM1",)

@@ -1,0 +1,122 @@
+"""Evidence behind the reference study's drug-effect and PK values (issue 12, kill/PK/neutrophil part).
+
+Each computed (C) value is recomputed here from the published numbers its source
+line quotes, with the model's own equations, so a later change to one input
+(a clearance, the feedback exponent) cannot leave a derived value silently stale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import chemohost as ch
+from chemohost.citations import get_citation
+from chemohost.model import Model
+from chemohost.parameters import get_parameter_set
+from chemohost.study import plan_study, reference_study
+from chemohost.targets import TARGETS
+
+MOUSE_KG, HUMAN_KG = 0.02, 70.0
+ALLOMETRY = (HUMAN_KG / MOUSE_KG) ** 0.25  # per-kg clearance scales with body weight^-0.25 (exponent 0.75)
+
+
+def _value(set_name: str, name: str):
+    return get_parameter_set(set_name).values[name]
+
+
+def _cyclophosphamide_css_uM(dose_mg_per_kg_day: float) -> float:
+    """Steady-state plasma cyclophosphamide [uM] of continuous oral dosing: F x rate / CL."""
+    cl = _value("Sladek1984", "Cyclophosphamide clearance [L/day]").value * 1.44  # mL/min/kg -> L/day/kg
+    f = _value("Sladek1984", "Cyclophosphamide oral bioavailability [-]").value
+    mw = _value("Sladek1984", "Cyclophosphamide molecular weight [g/mol]").value
+    return f * dose_mg_per_kg_day / cl * 1000.0 / mw
+
+
+def test_cyclophosphamide_clearance_is_the_allometric_human_clearance():
+    """Juma 1979: 66.6 mL/kg/h in patients, x (70/0.02)^0.25 per kg for a 20 g mouse."""
+    cl = _value("Sladek1984", "Cyclophosphamide clearance [L/day]")
+    assert cl.unit == "mL/min/kg" and cl.tag == "C"
+    assert cl.value == pytest.approx(66.6 * ALLOMETRY / 60.0, rel=2e-3)
+
+
+def test_doxorubicin_clearance_is_the_allometric_label_clearance():
+    """Label 324-809 mL/min/m2 for a 1.73 m2, 70 kg adult, midpoint, x (70/0.02)^0.25 per kg."""
+    cl = _value("DoxorubicinMouse", "Doxorubicin clearance [L/day]")
+    human = np.mean([324.0, 809.0]) * 1.73 / HUMAN_KG  # mL/min/kg
+    assert cl.unit == "L/day/kg" and cl.tag == "C"
+    assert cl.value == pytest.approx(human * ALLOMETRY * 1.44, rel=3e-3)
+    assert cl.range[0] < cl.value < cl.range[1]
+
+
+def test_cyclophosphamide_absorption_rate_reproduces_the_published_peak_time():
+    """One-compartment oral peak time ln(ka/k)/(ka - k) = mean of 1.13 and 1.42 h with t1/2 4 h."""
+    ka = _value("Sladek1984", "Cyclophosphamide absorption rate [1/day]").value / 24.0
+    k = math.log(2) / 4.0
+    assert math.log(ka / k) / (ka - k) == pytest.approx((1.13 + 1.42) / 2, rel=5e-3)
+    assert ka == pytest.approx(brentq(lambda a: math.log(a / k) / (a - k) - 1.275, 1.01 * k, 100.0), rel=5e-3)
+
+
+def test_cyclophosphamide_bioavailability_is_the_rapid_release_mean():
+    f = _value("Sladek1984", "Cyclophosphamide oral bioavailability [-]")
+    assert f.value == pytest.approx((0.914 + 0.958) / 2) and f.range[0] <= f.value <= f.range[1]
+
+
+def test_cyclophosphamide_slope_solves_the_friberg_steady_state_of_shaked_2005():
+    """Circ/Circ0 = (1 - slope.Css)^(1/gamma) at the 20 mg/kg/day row of Shaked 2005 Table 1 (target Q1)."""
+    slope = _value("RMM1", "Cyclophosphamide myelosuppression slope [1/uM]")
+    gamma = _value("MouseNeutrophils", "Neutrophil feedback exponent [-]").value
+    ratio = next(t for t in TARGETS if t.id == "Q1").published
+    expected = (1.0 - ratio ** gamma) / _cyclophosphamide_css_uM(20.0)
+    assert slope.tag == "C" and slope.value == pytest.approx(expected, rel=5e-3)
+    assert slope.range[0] < slope.value < slope.range[1]
+
+
+@pytest.fixture(scope="module")
+def neutrophil_model():
+    """Friberg neutrophils under oral cyclophosphamide only: the smallest model holding the slope's equation."""
+    return Model({"species": "mouse", "growth": "exponential", "toxicity": "friberg",
+                  "drugs": {"cyclophosphamide": {"kill": "none", "myelosuppression": "linear",
+                                                 "extravascular": ["oral"]}}})
+
+
+def test_simulated_metronomic_neutrophils_settle_at_the_steady_state_the_slope_was_solved_for(neutrophil_model):
+    """The analytic steady state behind the slope is the one the engine reaches (150 days of 20 mg/kg/day)."""
+    times = np.linspace(0.0, 150.0, 301)
+    plan = plan_study(reference_study())
+    params = {p.name: plan.table["value"].get(p.name, p.default) for p in neutrophil_model.parameters}
+    out = ch.simulate(neutrophil_model, "cyclophosphamide 20 mg/kg/day oral continuous from day 0 to day 150",
+                      params, times, covariates=plan.covariates)
+    circ = out["Circulating neutrophils [1e9/L]"].values.ravel()
+    baseline = params["Baseline neutrophil count [1/nL]"]
+    published = next(t for t in TARGETS if t.id == "Q1").published
+    assert circ[-1] / baseline == pytest.approx(published, rel=0.02)
+
+
+def test_quiescent_kill_fraction_is_a_parameter_only_of_a_quiescent_tumour():
+    drugs = {"paclitaxel": {"kill": "linear"}, "doxorubicin": {"kill": "linear"}}
+    single = Model({"species": "mouse", "growth": "gompertz", "drugs": drugs})
+    pq = Model({"species": "mouse", "growth": "gompertz", "tumour": "proliferating_quiescent", "drugs": drugs})
+    assert not [p for p in single.parameter_names if "quiescent kill fraction" in p]
+    fq = {p.name: p.default for p in pq.parameters if "quiescent kill fraction" in p.name}
+    assert fq == {"Paclitaxel quiescent kill fraction [-]": 0.0, "Doxorubicin quiescent kill fraction [-]": 1.0}
+
+
+def test_reference_study_reads_the_upgraded_values_from_their_sets():
+    table = plan_study(reference_study()).table
+    row = table.loc["Paclitaxel kill potency [mL/ng/day]"]
+    assert (row["set"], row["tag"], row["value"]) == ("Simeoni2004", "V-code", pytest.approx(6.29e-4))
+    assert table.loc["Doxorubicin clearance [L/day]", "set"] == "DoxorubicinMouse"
+    for name in ("Cyclophosphamide clearance [L/day]", "Cyclophosphamide absorption rate [1/day]",
+                 "Cyclophosphamide oral bioavailability [-]", "Cyclophosphamide myelosuppression slope [1/uM]",
+                 "Doxorubicin clearance [L/day]"):
+        assert table.loc[name, "tag"] == "C", name
+    for set_name, name in (("Sladek1984", "Cyclophosphamide clearance [L/day]"),
+                           ("Sladek1984", "Cyclophosphamide oral bioavailability [-]"),
+                           ("RMM1", "Cyclophosphamide myelosuppression slope [1/uM]"),
+                           ("DoxorubicinMouse", "Doxorubicin clearance [L/day]")):
+        get_citation(_value(set_name, name).citation)
+    assert not [n for n in table.index if "quiescent kill fraction" in n]

@@ -1,0 +1,110 @@
+"""Host-cell and metastasis values computed from published mouse numbers (issue 12, RMM1Host / MetastasisHost).
+
+Each upgraded value is recomputed here from the numbers printed in its source, with the
+model's own equation, so a change to the value or to the arithmetic fails. The published
+numbers are written out once, beside the citation they were read in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import chemohost as ch
+from chemohost.citations import get_citation
+from chemohost.drugs import get_drug
+from chemohost.parameters import get_parameter_set
+
+HOST, MET = get_parameter_set("RMM1Host").values, get_parameter_set("MetastasisHost").values
+N = "Number of metastases [-]"
+
+# Published numbers (see each value's source line)
+NEUTROPHIL_LIFETIME_MOUSE = 0.75  # day, Pillay 2010 (mouse circulating lifetime)
+GCSF_KNOCKOUT_NEUTROPHILS = (0.20, 0.30)  # fraction of wild type, Lieschke 1994
+BRDU_7_DAYS_MONOCYTES, BRDU_7_DAYS_TAMS = (0.75, 0.95), (0.30, 0.40)  # MammaryTAM2014
+GEMCITABINE_ENDOTHELIAL_IC50_NM = 3.0  # nmol/L, Laquente 2008
+SURVIVING_AT_24_H = 0.01  # Fidler 1970, "about 1%"
+MMP9_KNOCKOUT_COLONY_RATIOS = (1 - 0.59, 1 - 0.81)  # LLC i.v.: MMP9Deficient1999, Acuff 2006
+TSAI_NODULES, TSAI_DAY, TSAI_VOLUME = 6.33, 35.0, 4265.0  # Tsai 2011: lung nodules, day, tumour mm3
+BENZEKRY_LLC_DECELERATION = 0.0809  # 1/day, Benzekry2014LLC (VALIDATION V9)
+
+UPGRADED = {"RMM1Host": ("Myeloid response half-life [day]", "Myeloid mobilisation by G-CSF [-]",
+                         "Homed myeloid turnover rate [1/day]", "Gemcitabine CEP kill EC50 [ng/mL]"),
+            "MetastasisHost": ("Metastatic dissemination coefficient [cell^(-gamma)/day]",
+                               "Inoculated-cell arrest rate [1/day]", "MMP-9 colonisation gain [-]")}
+
+
+def _mid(pair):
+    return 0.5 * (pair[0] + pair[1])
+
+
+@pytest.mark.parametrize("set_name,name", [(s, n) for s, names in UPGRADED.items() for n in names])
+def test_upgraded_values_are_computed_and_cited(set_name, name):
+    value = get_parameter_set(set_name).values[name]
+    assert value.tag == "C" and value.citation, name
+    get_citation(value.citation)
+    low, high = value.range
+    assert low <= value.value <= high and value.range_rationale.strip(), name
+
+
+def test_myeloid_half_life_is_the_mouse_neutrophil_lifetime():
+    """First-order loss: half-life = ln 2 × mean lifetime."""
+    assert HOST["Myeloid response half-life [day]"].value == pytest.approx(math.log(2) * NEUTROPHIL_LIFETIME_MOUSE,
+                                                                         rel=0.01)
+
+
+def test_gcsf_mobilisation_from_the_knockout_steady_state():
+    """M_c = 1 + σ_MG·(G − 1) at G = 0 equals the knockout's residual neutrophils."""
+    residual = _mid(GCSF_KNOCKOUT_NEUTROPHILS)
+    value = HOST["Myeloid mobilisation by G-CSF [-]"]
+    assert 1 + value.value * (0 - 1) == pytest.approx(residual, abs=1e-12)
+    assert value.range[0] <= 1 - GCSF_KNOCKOUT_NEUTROPHILS[1] and 1 - GCSF_KNOCKOUT_NEUTROPHILS[0] <= value.range[1]
+
+
+def test_homed_myeloid_turnover_from_brdu_labelling():
+    """Labelled fraction after 7 days of BrdU: f = f_mono·(1 − e^(−7·δ_M)); the range spans the printed extremes."""
+    def rate(tam, mono):
+        return -math.log(1 - tam / mono) / 7.0
+
+    value = HOST["Homed myeloid turnover rate [1/day]"]
+    assert value.value == pytest.approx(rate(_mid(BRDU_7_DAYS_TAMS), _mid(BRDU_7_DAYS_MONOCYTES)), rel=0.01)
+    assert value.range == pytest.approx([rate(BRDU_7_DAYS_TAMS[0], BRDU_7_DAYS_MONOCYTES[1]),
+                                         rate(BRDU_7_DAYS_TAMS[1], BRDU_7_DAYS_MONOCYTES[0])], rel=0.01)
+
+
+def test_gemcitabine_cep_kill_ec50_is_the_endothelial_ic50():
+    mw = get_drug("gemcitabine").molecular_weight.value  # g/mol
+    ng_per_ml = GEMCITABINE_ENDOTHELIAL_IC50_NM * 1e-9 * mw * 1e6  # mol/L × g/mol → g/L → ng/mL
+    assert HOST["Gemcitabine CEP kill EC50 [ng/mL]"].value == pytest.approx(ng_per_ml, rel=0.01)
+
+
+def test_arrest_rate_leaves_one_percent_after_a_day():
+    k_c = MET["Inoculated-cell arrest rate [1/day]"].value
+    assert math.exp(-k_c * 1.0) == pytest.approx(SURVIVING_AT_24_H, rel=0.01)
+
+
+def test_mmp9_colonisation_gain_from_knockout_colony_ratios():
+    """p_col ≈ p_0·e^(ε·(M_m − 1)): a host without MMP-9 (M_m = 0) keeps e^(−ε) of the colonies."""
+    value = MET["MMP-9 colonisation gain [-]"]
+    gains = sorted(-math.log(r) for r in MMP9_KNOCKOUT_COLONY_RATIOS)
+    assert value.range == pytest.approx(gains, rel=0.01)
+    geometric_mean_ratio = math.sqrt(math.prod(MMP9_KNOCKOUT_COLONY_RATIOS))
+    assert value.value == pytest.approx(-math.log(geometric_mean_ratio), rel=0.03)  # two significant figures
+
+
+def test_dissemination_coefficient_reproduces_the_published_nodule_count():
+    """The model's cohorts, under a Gompertz LLC primary from 1 mm3 through Tsai's day-35 volume, emit Tsai's mean
+    nodule count with the MetastasisHost coefficient (γ = 1); μ is rounded to two significant figures (≤ 4%)."""
+    beta = BENZEKRY_LLC_DECELERATION
+    alpha = beta * math.log(TSAI_VOLUME) / (1 - math.exp(-beta * TSAI_DAY))
+    model = ch.Model({"growth": "gompertz", "metastasis": {"name": "cohorts", "cohorts": 20, "horizon": 1000}})
+    params = {"Gompertz initial growth rate [1/day]": alpha, "Gompertz deceleration rate [1/day]": beta,
+              "Gompertz reference volume [mm3]": 1.0, "Initial tumour volume [mm3]": 1.0,
+              **{name: MET[name].value for name in ("Metastatic dissemination coefficient [cell^(-gamma)/day]",
+                                                    "Metastatic dissemination exponent [-]")}}
+    ds = ch.simulate(model, None, params, [0.0, TSAI_DAY], rtol=1e-10, atol=1e-12)
+    assert float(ds["Tumour volume [mm3]"][0, -1]) == pytest.approx(TSAI_VOLUME, rel=1e-6)
+    assert float(ds[N][0, -1]) == pytest.approx(TSAI_NODULES, rel=0.04)
+    assert np.isclose(MET["Metastatic dissemination exponent [-]"].value, 1.0)  # the count was matched with γ = 1

@@ -74,6 +74,13 @@ def test_chunking_does_not_change_a_bit(short, short_run):
         np.testing.assert_array_equal(var.values, joined, err_msg=name)  # NaN-aware, exact
 
 
+def test_trial_pickles_to_the_same_trial(short):
+    import pickle
+    again = pickle.loads(pickle.dumps(short))
+    assert again.fingerprint() == short.fingerprint() and again.arms == short.arms
+    assert again.model is short.model  # one model per process
+
+
 def test_blocks_draw_from_their_own_stream(short):
     """A block's patients do not depend on the blocks before it, and another seed gives other patients."""
     a = draw_cohort(short, BLOCK, 2 * BLOCK)
@@ -164,7 +171,7 @@ def test_time_to_progression_is_censored_by_death():
 
 
 def test_overall_survival_model():
-    surv = {"intercept": 6.0, "change": -1.5, "baseline": -0.005, "reference": 70.0, "sigma": 0.8}
+    surv = {"intercept": 6.0, "shrinkage": 1.5, "baseline": 0.005, "reference": 70.0, "sigma": 0.8}
     sld0 = np.array([70.0, 70.0, 100.0, 70.0])
     sld7 = np.array([70.0, 49.0, 100.0, 70.0])
     eps = np.array([0.0, 0.0, 0.0, 5.0])

@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -151,6 +151,12 @@ class TrialConfig(_Strict):
 _MERGED = ("schedule", "panel", "store", "solver")
 
 
+@lru_cache(maxsize=8)
+def _model(options: str) -> Model:
+    """One :class:`Model` per distinct set of options in a process (chunks of a trial share it)."""
+    return Model(json.loads(options))
+
+
 def builtin_trials() -> dict[str, Path]:
     """The trials shipped with the package, by name."""
     folder = resources.files("chemohost") / "data" / "trials"
@@ -212,6 +218,14 @@ class Trial:
     def __repr__(self) -> str:
         return f"Trial({self.name!r}, seed={self.seed}, arms={list(self.arms)})"
 
+    def __getstate__(self):
+        """Pickle the configuration only (a Dask task ships the trial); the model is rebuilt, or taken from this
+        process's cache, where it is used."""
+        return {"config": self.config, "source": self.source}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     # ---------------------------------------------------------------- derived objects (validated at load)
     @cached_property
     def parameter_sets(self) -> tuple:
@@ -219,7 +233,7 @@ class Trial:
 
     @cached_property
     def model(self) -> Model:
-        return Model(self.config.model)
+        return _model(json.dumps(self.config.model))  # key order kept: it orders the states
 
     @cached_property
     def regimens(self) -> dict:
@@ -246,7 +260,7 @@ class Trial:
 
 SURVIVAL_KEYS = {
     "intercept": "OS log-time intercept [-]",
-    "change": "OS week-7 tumour-size change coefficient [-]",
+    "shrinkage": "OS week-7 tumour-shrinkage coefficient [-]",
     "baseline": "OS baseline tumour-size coefficient [1/mm]",
     "reference": "OS reference baseline tumour size [mm]",
     "sigma": "OS log-time residual SD [-]",

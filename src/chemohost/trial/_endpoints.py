@@ -10,7 +10,7 @@ r"""Per-patient clinical endpoints, vectorised over patients (no per-patient Pyt
 - **Time to progression**: the first PD scan, observed if the patient is alive then; otherwise
   censored at the last scan before death or at the last scan of the horizon.
 - **Overall survival** in the structure of Claret et al. 2009: log-normal survival time,
-  ln T = a0 + a_TS·(SLD(t_L)/SLD0 − 1) + a_B·(SLD0 − SLD_ref) + σ·ε, with t_L the landmark
+  ln T = a0 + a_S·(1 − SLD(t_L)/SLD0) − a_B·(SLD0 − SLD_ref) + σ·ε, with t_L the landmark
   (week 7) and ε a per-patient standard-normal deviate; administratively censored at ``follow_up``.
 - **Neutropenia**: nadir ANC on the simulated grid; grade 4 = ANC < 0.5·10⁹/L (CTCAE v5).
 - **Dose intensity**: delivered / planned cytotoxic dose (dose factors summed over the
@@ -94,10 +94,10 @@ def time_to_progression(scan_times, pd_time, os_time):
 
 def overall_survival(sld0, sld_landmark, deviate, survival: dict, follow_up: float):
     """OS [day] and death flag from the Claret-type log-normal model (see the module docstring); ``survival``
-    maps ``intercept, change, baseline, reference, sigma`` to values."""
+    maps ``intercept, shrinkage, baseline, reference, sigma`` to values."""
     sld0 = np.asarray(sld0, float)
-    log_t = (survival["intercept"] + survival["change"] * (np.asarray(sld_landmark, float) / sld0 - 1.0)
-             + survival["baseline"] * (sld0 - survival["reference"]) + survival["sigma"] * np.asarray(deviate, float))
+    log_t = (survival["intercept"] + survival["shrinkage"] * (1.0 - np.asarray(sld_landmark, float) / sld0)
+             - survival["baseline"] * (sld0 - survival["reference"]) + survival["sigma"] * np.asarray(deviate, float))
     t = np.exp(log_t)
     died = t <= follow_up
     return np.where(died, t, follow_up), died

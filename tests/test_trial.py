@@ -276,3 +276,13 @@ def test_one_compartment_docetaxel_keeps_the_three_compartment_nadir():
         nadirs[pk] = (anc.min(), times[anc.argmin()])
     (a, ta), (b, tb) = nadirs["three_compartment"], nadirs["one_compartment"]
     assert abs(b / a - 1) < 0.005 and abs(tb - ta) <= 0.25
+
+
+@pytest.mark.slow
+def test_reference_trial_is_chunk_invariant(nsclc):
+    """All four arms of the reference trial: [0, 1100) equals [0, 500) + [500, 1100), bit for bit."""
+    whole = simulate_patients(nsclc, 0, 1100)
+    parts = [simulate_patients(nsclc, 0, 500), simulate_patients(nsclc, 500, 1100)]
+    for name, var in whole.data_vars.items():
+        np.testing.assert_array_equal(var.values, np.concatenate([p[name].values for p in parts]), err_msg=name)
+    assert (whole.solver_status == 0).all()

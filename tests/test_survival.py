@@ -79,6 +79,25 @@ def test_cox_recovers_hazard_ratio():
     assert hr.loc["worse", "lower 95% CI"] < 2.0 < hr.loc["worse", "upper 95% CI"]
 
 
+def test_integer_weights_equal_repeated_rows():
+    """A weight of k is k copies of the row: KM, medians, log-rank and the Cox HR agree with the expanded table."""
+    table = exponential_table({"a": 0.1, "b": 0.05}, n=150, seed=9, follow_up=25.0)
+    table["w"] = np.random.default_rng(10).integers(1, 4, len(table)).astype(float)
+    expanded = table.loc[table.index.repeat(table["w"].astype(int))].reset_index(drop=True)
+    weighted, plain = kaplan_meier(table, weights="w"), kaplan_meier(expanded)
+    np.testing.assert_allclose(weighted["survival"], plain["survival"], rtol=1e-12)
+    np.testing.assert_allclose(weighted["at risk"], plain["at risk"], rtol=1e-12)
+    assert median_survival(table, weights="w").equals(median_survival(expanded))
+    assert logrank(table, "a", "b", weights="w").statistic == pytest.approx(logrank(expanded, "a", "b").statistic)
+    hr_w = cox_hazard_ratios(table, "a", weights="w").loc["b", "hazard ratio"]
+    # not exact: lifelines' Efron correction treats the k copies as k tied events, a weight as one event of weight k
+    assert hr_w == pytest.approx(cox_hazard_ratios(expanded, "a").loc["b", "hazard ratio"], rel=1e-2)
+    clustered = cox_hazard_ratios(table.assign(subject=table["patient"]), "a", cluster="subject")
+    assert clustered.loc["b", "hazard ratio"] == pytest.approx(cox_hazard_ratios(table, "a").loc["b", "hazard ratio"])
+    with pytest.raises(OutcomeError, match="weights > 0"):
+        kaplan_meier(table.assign(w=0.0), weights="w")
+
+
 def test_time_to_endpoint_cohort_index():
     """A (arm, patient)-indexed time_to_endpoint table: the arm is read from the index level."""
     t = np.arange(0.0, 61.0)

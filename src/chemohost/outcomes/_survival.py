@@ -18,6 +18,14 @@ Kaplan–Meier: S(t) = Π_{t_i ≤ t} (1 − d_i / n_i), with d_i events and n_i
 animals at risk at t_i; the median is the first t with S(t) ≤ 0.5 (inf if not
 reached). Cox: h(t | arm) = h_0(t)·exp(β_arm), and the hazard ratio of an arm
 against the reference is exp(β_arm).
+
+A ``weights`` column (e.g. the prevalence weights of a virtual trial) makes
+every read-out a weighted one: the weighted Kaplan–Meier estimator (d_i and
+n_i summed over weights), the weighted log-rank statistic (lifelines'
+``weights_A/B``) and the weighted Cox partial likelihood with a robust
+(sandwich) variance, as lifelines recommends for non-integer weights. A
+``cluster`` column (e.g. the patient, where one virtual patient appears in
+every arm) gives the Cox fit the Lin–Wei robust variance that accounts for it.
 """
 
 from __future__ import annotations
@@ -48,16 +56,18 @@ def _lifelines(module: str = "lifelines"):
         ) from None
 
 
-def _survival_table(table, group: str | None) -> pd.DataFrame:
-    """The columns ``group`` (if any), ``duration [day]`` and ``event`` of a time-to-endpoint table, checked."""
+def _survival_table(table, group: str | None, weights: str | None = None, cluster: str | None = None) -> pd.DataFrame:
+    """The columns ``group``, ``weights``, ``cluster`` (each if given), ``duration [day]`` and ``event``, checked."""
     if not isinstance(table, pd.DataFrame):
         raise OutcomeError(
             f"table must be a pandas DataFrame from time_to_endpoint (columns '{DURATION}', '{EVENT}'), "
             f"got {type(table).__name__}"
         )
-    if group is not None and group not in table.columns and group in (table.index.names or []):
-        table = table.reset_index(level=group)
-    needed = [DURATION, EVENT] + ([group] if group is not None else [])
+    extra = [name for name in (group, weights, cluster) if name is not None]
+    for name in extra:
+        if name not in table.columns and name in (table.index.names or []):
+            table = table.reset_index(level=name)
+    needed = [DURATION, EVENT] + extra
     missing = [name for name in needed if name not in table.columns]
     if missing:
         have = [str(c) for c in table.columns] + [str(n) for n in table.index.names if n is not None]
@@ -84,8 +94,16 @@ def _survival_table(table, group: str | None) -> pd.DataFrame:
             f"table['{EVENT}'] must be True/False (or 1/0), got values {sorted(map(repr, values))[:5]}"
         )
     out = pd.DataFrame({DURATION: duration.to_numpy(), EVENT: raw.astype(bool).to_numpy()})
-    if group is not None:
-        out[group] = table[group][keep].to_numpy()
+    for name in extra:
+        out[name] = table[name][keep].to_numpy()
+    if weights is not None:
+        try:
+            values = out[weights].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise OutcomeError(f"table[{weights!r}] must be numbers (weights > 0)") from None
+        if not (np.isfinite(values) & (values > 0)).all():
+            raise OutcomeError(f"table[{weights!r}] must be finite weights > 0, got {values[~(values > 0)][:3]}")
+        out[weights] = values
     if out.empty:
         raise OutcomeError("table has no animal with a follow-up time; nothing to analyse")
     return out
@@ -105,7 +123,7 @@ def _select(data: pd.DataFrame, group: str, label: object) -> pd.DataFrame:
 
 
 @keyword_options("group")
-def kaplan_meier(table, *, group: str | None = "arm", alpha: float = 0.05) -> pd.DataFrame:
+def kaplan_meier(table, *, group: str | None = "arm", alpha: float = 0.05, weights: str | None = None) -> pd.DataFrame:
     """Kaplan–Meier survival curve per group, with confidence band and median survival.
 
     Parameters
@@ -118,6 +136,8 @@ def kaplan_meier(table, *, group: str | None = "arm", alpha: float = 0.05) -> pd
         curve over all rows (labelled ``"all"``).
     alpha:
         1 − confidence level of the pointwise band (exponential Greenwood, as lifelines).
+    weights:
+        A column of weights > 0 for the weighted estimator (``at risk`` and ``events`` are then sums of weights).
 
     Returns
     -------
@@ -129,11 +149,11 @@ def kaplan_meier(table, *, group: str | None = "arm", alpha: float = 0.05) -> pd
         group to its median survival time [day] (inf when S never falls to 0.5).
     """
     lifelines = _lifelines()
-    data = _survival_table(table, group)
+    data = _survival_table(table, group, weights)
     frames, medians = [], {}
     for label, rows in _groups(data, group).items():
         fitter = lifelines.KaplanMeierFitter(alpha=alpha)
-        fitter.fit(rows[DURATION], rows[EVENT], label="S")
+        fitter.fit(rows[DURATION], rows[EVENT], label="S", weights=None if weights is None else rows[weights])
         band = fitter.confidence_interval_survival_function_
         events = fitter.event_table.reindex(fitter.survival_function_.index)
         frames.append(
@@ -156,9 +176,9 @@ def kaplan_meier(table, *, group: str | None = "arm", alpha: float = 0.05) -> pd
 
 
 @keyword_options("group")
-def median_survival(table, *, group: str | None = "arm") -> pd.Series:
+def median_survival(table, *, group: str | None = "arm", weights: str | None = None) -> pd.Series:
     """Kaplan–Meier median survival time [day] per group (inf when not reached), as a Series."""
-    medians = kaplan_meier(table, group=group).attrs["median survival [day]"]
+    medians = kaplan_meier(table, group=group, weights=weights).attrs["median survival [day]"]
     return pd.Series(medians, name="median survival [day]").rename_axis(group or "group")
 
 
@@ -170,7 +190,7 @@ class LogrankResult(NamedTuple):
 
 
 @keyword_options("group")
-def logrank(table, a: object, b: object, *, group: str = "arm") -> LogrankResult:
+def logrank(table, a: object, b: object, *, group: str = "arm", weights: str | None = None) -> LogrankResult:
     """Log-rank test that groups ``a`` and ``b`` of ``table`` share one survival function.
 
     Parameters
@@ -181,6 +201,8 @@ def logrank(table, a: object, b: object, *, group: str = "arm") -> LogrankResult
         The two group labels to compare (e.g. ``"vehicle"``, ``"paclitaxel"``).
     group:
         The column (or index level) holding the labels.
+    weights:
+        A column of weights > 0 for the weighted statistic.
 
     Returns
     -------
@@ -188,16 +210,18 @@ def logrank(table, a: object, b: object, *, group: str = "arm") -> LogrankResult
         ``(statistic, p)`` from ``lifelines.statistics.logrank_test``.
     """
     statistics = _lifelines("lifelines.statistics")
-    data = _survival_table(table, group)
+    data = _survival_table(table, group, weights)
     if a == b:
         raise OutcomeError(f"logrank compares two different groups, got a = b = {a!r}")
     first, second = _select(data, group, a), _select(data, group, b)
-    result = statistics.logrank_test(first[DURATION], second[DURATION], first[EVENT], second[EVENT])
+    given = {} if weights is None else {"weights_A": first[weights], "weights_B": second[weights]}
+    result = statistics.logrank_test(first[DURATION], second[DURATION], first[EVENT], second[EVENT], **given)
     return LogrankResult(float(result.test_statistic), float(result.p_value))
 
 
 @keyword_options("group")
-def cox_hazard_ratios(table, reference_arm: object, *, group: str = "arm", alpha: float = 0.05) -> pd.DataFrame:
+def cox_hazard_ratios(table, reference_arm: object, *, group: str = "arm", alpha: float = 0.05,
+                      weights: str | None = None, cluster: str | None = None) -> pd.DataFrame:
     """Hazard ratio of each group against ``reference_arm`` from a Cox proportional-hazards fit.
 
     The model is h(t | group) = h_0(t)·exp(Σ_k β_k·[group = k]) with one
@@ -215,6 +239,10 @@ def cox_hazard_ratios(table, reference_arm: object, *, group: str = "arm", alpha
         The column (or index level) holding the labels.
     alpha:
         1 − confidence level of the interval.
+    weights:
+        A column of weights > 0: weighted partial likelihood with a robust (sandwich) variance.
+    cluster:
+        A column of cluster labels (the same subject in several groups): robust variance by cluster.
 
     Returns
     -------
@@ -223,7 +251,7 @@ def cox_hazard_ratios(table, reference_arm: object, *, group: str = "arm", alpha
         ``upper 95% CI`` (the level follows ``alpha``) and ``p`` (Wald test of HR = 1).
     """
     lifelines = _lifelines()
-    data = _survival_table(table, group)
+    data = _survival_table(table, group, weights, cluster)
     _select(data, group, reference_arm)
     others = [label for label in pd.unique(data[group]) if label != reference_arm]
     if not others:
@@ -232,10 +260,17 @@ def cox_hazard_ratios(table, reference_arm: object, *, group: str = "arm", alpha
     names = {f"group_{i}": label for i, label in enumerate(others)}
     for name, label in names.items():
         design[name] = (data[group] == label).astype(float)
+    options = {}
+    if weights is not None:
+        design["__weight"] = data[weights].to_numpy()
+        options.update(weights_col="__weight", robust=True)
+    if cluster is not None:
+        design["__cluster"] = data[cluster].to_numpy()
+        options.update(cluster_col="__cluster")
     exceptions = _lifelines("lifelines.exceptions")
     fitter = lifelines.CoxPHFitter(alpha=alpha)
     try:
-        fitter.fit(design, duration_col=DURATION, event_col=EVENT)
+        fitter.fit(design, duration_col=DURATION, event_col=EVENT, **options)
     except exceptions.ConvergenceError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise OutcomeError(

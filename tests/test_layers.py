@@ -36,10 +36,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("chemohost.engine",)),
     ("sbml", ("chemohost.sbml",)),
     ("study", ("chemohost.procedures", "chemohost.rules", "chemohost.study", "chemohost.equal_toxicity",
-               "chemohost.resistance")),
+               "chemohost.resistance", "chemohost.trial")),
     ("outputs", ("chemohost.outcomes", "chemohost.metastasis", "chemohost.host_profile", "chemohost.validation",
                  "chemohost.targets", "chemohost.io")),
-    ("analysis", ("chemohost.conclusions", "chemohost.sensitivity")),
+    ("analysis", ("chemohost.conclusions", "chemohost.sensitivity",
+                  "chemohost.trial._readouts", "chemohost.trial._score")),  # trial read-outs use outcomes
     ("plotting", ("chemohost.plotting",)),
     ("report", ("chemohost.report", "chemohost.calibration")),
     ("interface", ("chemohost.explorer", "chemohost.serve", "chemohost.cli", "chemohost")),

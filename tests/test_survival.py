@@ -17,6 +17,7 @@ from chemohost.outcomes import (  # noqa: E402
     cox_hazard_ratios,
     kaplan_meier,
     logrank,
+    logrank_arrays,
     median_survival,
     time_to_endpoint,
 )
@@ -66,6 +67,19 @@ def test_logrank_different_and_identical():
     same = exponential_table({"a": 0.1}, n=400, seed=4)
     same["arm"] = np.where(np.arange(len(same)) % 2 == 0, "a", "b")
     assert logrank(same, "a", "b").p > 0.05
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_logrank_arrays_equals_lifelines(seed):
+    """The array log-rank equals lifelines' on tied, censored data (whole days, follow-up cut at 20)."""
+    table = exponential_table({"a": 0.1, "b": 0.07}, n=60 + seed, seed=seed, follow_up=20.0)
+    table["duration [day]"] = np.ceil(table["duration [day]"])  # ties
+    table.loc[table.index % 7 == 0, "event"] = False              # censoring before the end
+    fast = logrank_arrays(table["duration [day]"], table["event"], table["arm"] == "b")
+    reference = logrank(table, "a", "b")
+    assert fast.statistic == pytest.approx(reference.statistic, rel=1e-10)
+    assert fast.p == pytest.approx(reference.p, rel=1e-8)
+    assert logrank_arrays([1.0, 2.0], [False, False], [False, True]) == (0.0, 1.0)
 
 
 def test_cox_recovers_hazard_ratio():

@@ -36,12 +36,13 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .._deprecation import keyword_options
 from .._errors import unknown
 from ._inputs import OutcomeError
 
-__all__ = ["LogrankResult", "cox_hazard_ratios", "kaplan_meier", "logrank", "logrank_arrays", "median_survival"]
+__all__ = ["CoxResult", "LogrankResult", "cox_arrays", "cox_hazard_ratios", "kaplan_meier", "logrank", "logrank_arrays", "median_survival"]
 
 DURATION = "duration [day]"
 EVENT = "event"
@@ -220,29 +221,21 @@ def logrank(table, a: object, b: object, *, group: str = "arm", weights: str | N
     return LogrankResult(float(result.test_statistic), float(result.p_value))
 
 
-def logrank_arrays(durations, events, second) -> LogrankResult:
+def logrank_arrays(durations, events, second, weights=None) -> LogrankResult:
     """The log-rank test of :func:`logrank` on plain arrays, without lifelines: for the thousands of small tests
     of a resampling study (a power curve), where a lifelines call costs tens of milliseconds.
 
     ``durations`` [day], ``events`` (bool) and ``second`` (bool: the row belongs to the second group) are
-    vectors of one length. At each distinct event time t with d_t events among n_t at risk (n_{2,t} of the
+    vectors of one length; ``weights`` (optional, > 0) count each row as that many. At each distinct event time t with d_t events among n_t at risk (n_{2,t} of the
     second group), the statistic is (Σ(d_{2,t} − E_t))² / Σ V_t with E_t = d_t·n_{2,t}/n_t and
     V_t = d_t·(n_{2,t}/n_t)·(1 − n_{2,t}/n_t)·(n_t − d_t)/(n_t − 1), the form lifelines' ``logrank_test`` uses
     (Mantel 1966); χ² with one degree of freedom.
     """
-    t = np.asarray(durations, dtype=float)
-    d = np.asarray(events, dtype=bool)
-    g = np.asarray(second, dtype=bool)
-    if not (t.shape == d.shape == g.shape and t.ndim == 1):
-        raise OutcomeError(f"durations, events and groups must be vectors of one length, got shapes "
-                           f"{t.shape}, {d.shape}, {g.shape}")
-    order = np.argsort(t, kind="stable")
-    t, d, g = t[order], d[order], g[order]
-    times, first, counts = np.unique(t, return_index=True, return_counts=True)
-    at_risk = t.size - first                                   # n_t: rows with duration ≥ t
-    at_risk_2 = np.cumsum(g[::-1])[::-1][first]                # n_{2,t}
-    deaths = np.add.reduceat(d.astype(float), first)           # d_t
-    deaths_2 = np.add.reduceat((d & g).astype(float), first)   # d_{2,t}
+    t, d, g, w, first, order = _sorted_arrays(durations, events, second, weights)
+    at_risk = np.cumsum(w[::-1])[::-1][first]                  # n_t: (weighted) rows with duration ≥ t
+    at_risk_2 = np.cumsum((w * g)[::-1])[::-1][first]          # n_{2,t}
+    deaths = np.add.reduceat(w * d, first)                     # d_t
+    deaths_2 = np.add.reduceat(w * (d & g), first)             # d_{2,t}
     share = at_risk_2 / at_risk
     expected = deaths * share
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -252,6 +245,89 @@ def logrank_arrays(durations, events, second) -> LogrankResult:
         return LogrankResult(0.0, 1.0)
     statistic = float(np.sum(deaths_2 - expected) ** 2 / variance)
     return LogrankResult(statistic, float(_chi2_sf(statistic)))
+
+
+def _sorted_arrays(durations, events, second, weights):
+    """The arrays of an array test, checked and sorted by time, the first row of each distinct time, the order."""
+    t = np.asarray(durations, dtype=float)
+    d = np.asarray(events, dtype=bool)
+    g = np.asarray(second, dtype=bool)
+    w = np.ones_like(t) if weights is None else np.asarray(weights, dtype=float)
+    if not (t.shape == d.shape == g.shape == w.shape and t.ndim == 1 and t.size):
+        raise OutcomeError(f"durations, events, groups and weights must be non-empty vectors of one length, got "
+                           f"shapes {t.shape}, {d.shape}, {g.shape}, {w.shape}")
+    if not (np.isfinite(t).all() and np.isfinite(w).all() and (w > 0).all()):
+        raise OutcomeError("durations must be finite and weights finite and > 0")
+    order = np.argsort(t, kind="stable")
+    t, d, g, w = t[order], d[order], g[order], w[order]
+    first = np.flatnonzero(np.r_[True, np.diff(t) != 0])
+    return t, d, g, w, first, order
+
+
+class CoxResult(NamedTuple):
+    """Hazard ratio of the second group against the first, its ``1 − alpha`` interval and Wald p."""
+
+    hazard_ratio: float
+    lower: float
+    upper: float
+    p: float
+    se: float
+    """Standard error of log HR (robust when weights or clusters are given)."""
+
+
+def cox_arrays(durations, events, second, weights=None, cluster=None, *, alpha: float = 0.05,
+               max_iterations: int = 50) -> CoxResult:
+    """The Cox hazard ratio of two groups on plain arrays, in O(n log n): for cohorts of 10⁵–10⁶ subjects,
+    where lifelines' fit and its robust variance (a Python loop per row) take hours.
+
+    Model h(t | x) = h_0(t)·exp(β·x), x = 1 in the second group; Breslow partial likelihood
+    ℓ(β) = Σ_t [d_{2,t}·β − d_t·log S_0(t)], S_0(t) = Σ_{j at risk} w_j·exp(β·x_j), maximised by Newton's
+    method; with continuous times (no tied events) Breslow, Efron and lifelines agree. The variance is the
+    inverse information, or, when ``weights`` or ``cluster`` are given, the robust sandwich of Lin & Wei (1989)
+    with score residuals summed within each cluster (the variance lifelines' ``robust=True`` computes). A
+    fit that diverges (one group without events) gives NaN.
+    """
+    t, d, g, w, first, order = _sorted_arrays(durations, events, second, weights)
+    x = g.astype(float)
+    group_of_row = np.repeat(np.arange(first.size), np.diff(np.r_[first, t.size]))
+    risk_0 = np.cumsum((w * (1 - x))[::-1])[::-1][first]      # weight at risk in the first group
+    risk_1 = np.cumsum((w * x)[::-1])[::-1][first]            # ... in the second
+    deaths = np.add.reduceat(w * d, first)
+    deaths_2 = np.add.reduceat(w * d * x, first)
+    beta, nan = 0.0, CoxResult(*(float("nan"),) * 5)
+    for _ in range(max_iterations):
+        share = risk_1 * np.exp(beta) / (risk_0 + risk_1 * np.exp(beta))   # x̄(t)
+        score = float(np.sum(deaths_2 - deaths * share))
+        information = float(np.sum(deaths * share * (1 - share)))
+        if information <= 0 or not np.isfinite(information):
+            return nan
+        step = score / information
+        beta += float(np.clip(step, -2.0, 2.0))
+        if abs(step) < 1e-12 * max(1.0, abs(beta)):
+            break
+    if abs(beta) > 30 or not np.isfinite(beta):
+        return nan
+    share = risk_1 * np.exp(beta) / (risk_0 + risk_1 * np.exp(beta))
+    information = float(np.sum(deaths * share * (1 - share)))
+    if weights is None and cluster is None:
+        variance = 1.0 / information
+    else:
+        s0 = risk_0 + risk_1 * np.exp(beta)
+        c0 = np.cumsum(deaths / s0)[group_of_row]             # Σ_{t ≤ t_i} d_t / S_0(t)
+        c1 = np.cumsum(deaths * share / s0)[group_of_row]     # Σ_{t ≤ t_i} d_t·x̄(t) / S_0(t)
+        residual = d * (x - share[group_of_row]) - np.exp(beta * x) * (x * c0 - c1)
+        contribution = w * residual
+        if cluster is not None:
+            labels = np.asarray(cluster)
+            if labels.shape != (t.size,):
+                raise OutcomeError(f"cluster must be one label per row, got shape {labels.shape}")
+            _, which = np.unique(labels[order], return_inverse=True)
+            contribution = np.bincount(which, weights=contribution)
+        variance = float(np.sum(contribution**2)) / information**2
+    se = math.sqrt(variance)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return CoxResult(math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
+                     math.erfc(abs(beta / se) / math.sqrt(2.0)), se)
 
 
 def _chi2_sf(statistic: float) -> float:

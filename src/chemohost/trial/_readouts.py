@@ -15,7 +15,8 @@ How the prevalence weights enter (``weighted=True``, the default):
 
 - Kaplan–Meier curves, medians, log-rank tests and Cox fits are the weighted estimators of
   :mod:`chemohost.outcomes` (a patient of weight w counts as w patients of the target population); the Cox
-  fit uses a robust variance clustered on the patient, since the same patient appears in both arms compared.
+  fit uses a robust variance clustered on the patient, since the same patient appears in both arms compared
+  (which also makes its interval valid for non-integer weights).
   The log-rank test treats the two arms as independent samples, which, with the same patients in both arms,
   is conservative.
 - Rates are weighted means Σwᵢyᵢ/Σwᵢ; their confidence intervals (Wilson 1927 or Clopper–Pearson 1934) use
@@ -37,7 +38,7 @@ import xarray as xr
 from scipy import stats
 
 from .._errors import ChemohostError, unknown
-from ..outcomes import OutcomeError, cox_hazard_ratios, kaplan_meier, logrank, logrank_arrays
+from ..outcomes import cox_arrays, kaplan_meier, logrank_arrays
 
 __all__ = ["ENDPOINTS", "RESPONSE_CLASSES", "TrialReadoutError", "endpoint_table", "hazard_ratios",
            "kaplan_meier_by_arm", "power_curve", "proportion_interval", "response_rates", "weighted_median"]
@@ -126,8 +127,10 @@ def hazard_ratios(ds: xr.Dataset, endpoint: str = "os", reference_arm: str | Non
     """Events, median, Cox hazard ratio with CI and log-rank p of every arm against ``reference_arm``.
 
     One Cox fit per arm against the reference (so one arm that cannot be fitted does not spoil the others;
-    its cells are NaN), weighted and clustered on the patient. Returns a table indexed by arm (the reference
-    first, with HR 1): ``patients``, ``events`` (weighted when ``weighted``), ``median [day]``,
+    its cells are NaN), weighted and clustered on the patient. The fits and tests are the O(n log n) array
+    forms :func:`chemohost.outcomes.cox_arrays` and :func:`~chemohost.outcomes.logrank_arrays` (equal to
+    lifelines' on continuous times, tested), since lifelines' robust Cox variance is quadratic in the rows.
+    Returns a table indexed by arm (the reference first, with HR 1): ``patients``, ``events`` (weighted when ``weighted``), ``median [day]``,
     ``hazard ratio``, ``lower CI``, ``upper CI``, ``log-rank p``; ``attrs`` hold the reference and alpha.
     """
     arms = _arms(ds, arms)
@@ -140,21 +143,20 @@ def hazard_ratios(ds: xr.Dataset, endpoint: str = "os", reference_arm: str | Non
     rows = pd.DataFrame(index=pd.Index(arms, name="arm"))
     grouped = table.groupby("arm", sort=False)
     rows["patients"] = grouped.size().reindex(arms)
-    rows["events"] = grouped.apply(lambda g: float((g[EVENT] * g[WEIGHT]).sum()), include_groups=False).reindex(arms)
+    rows["events"] = (table[EVENT] * table[WEIGHT]).groupby(table["arm"], sort=False).sum().reindex(arms)
     rows["median [day]"] = [medians.get(a, np.nan) for a in arms]
     rows["hazard ratio"] = rows["lower CI"] = rows["upper CI"] = rows["log-rank p"] = np.nan
     rows.loc[reference, "hazard ratio"] = 1.0
     for arm in arms[1:]:
-        pair = table[table["arm"].isin([reference, arm])]
+        pair = table[table["arm"].isin([reference, arm])].dropna(subset=[DURATION])
         if not pair[EVENT].any():
             continue
-        rows.loc[arm, "log-rank p"] = logrank(pair, reference, arm, weights=weights).p
-        try:
-            hr = cox_hazard_ratios(pair, reference, alpha=alpha, weights=weights, cluster="patient").iloc[0]
-        except OutcomeError:
-            continue
-        if np.isfinite(hr.iloc[2]) and hr.iloc[1] > 0:
-            rows.loc[arm, ["hazard ratio", "lower CI", "upper CI"]] = hr.iloc[:3].to_numpy()
+        second = (pair["arm"] == arm).to_numpy()
+        w = pair[WEIGHT].to_numpy() if weighted else None
+        rows.loc[arm, "log-rank p"] = logrank_arrays(pair[DURATION], pair[EVENT], second, weights=w).p
+        hr = cox_arrays(pair[DURATION], pair[EVENT], second, weights=w, cluster=pair["patient"].to_numpy(),
+                        alpha=alpha)
+        rows.loc[arm, ["hazard ratio", "lower CI", "upper CI"]] = hr.hazard_ratio, hr.lower, hr.upper
     rows.attrs = {"reference": reference, "alpha": alpha, "endpoint": endpoint, "weighted": weighted}
     return rows
 

@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_SIZES", "blocker_pairs", "open_trial_endpoints", "write_tria
 
 DEFAULT_SIZES = (50, 100, 200, 400, 800, 1600, 3200)
 """Trial sizes [patients] of the power curve unless given."""
+KM_POINTS = 4000
+"""Points per arm a Kaplan–Meier curve is drawn with (a million patients give a million steps)."""
 STORE_DATA = "data.zarr"
 """The Zarr store inside a trial output folder (``store.json``, ``data.zarr``, ``manifest.jsonl``)."""
 
@@ -73,6 +75,15 @@ def blocker_pairs(arms: list[str]) -> list[tuple[str, str]]:
             if with_ != without and with_.startswith(without) and rest.startswith("+"):
                 pairs.append((with_, without))
     return pairs
+
+
+def _thin(curve: pd.DataFrame, points: int = KM_POINTS) -> pd.DataFrame:
+    """At most ``points`` rows per arm of a Kaplan–Meier table, for drawing (first and last rows kept)."""
+    parts = []
+    for _, rows in curve.groupby("arm", sort=False):
+        keep = np.unique(np.r_[np.linspace(0, len(rows) - 1, min(points, len(rows))).round().astype(int)])
+        parts.append(rows.iloc[keep])
+    return pd.concat(parts)
 
 
 def _colours(arms: list[str]) -> dict[str, str]:
@@ -204,7 +215,7 @@ def write_trial_report(ds: xr.Dataset, out_dir: str | Path, *, reference_arm: st
         "attrs": {k: str(v) for k, v in ds.attrs.items()}, "patients": int(ds.sizes["patient"]),
         "arms": [{"arm": a, "colour": colours[a]} for a in arms], "reference": reference,
         "weighted": "weight" in ds,
-        "km_figure": survival_figure(curves, colours), "forest_figure": forest_figure(hazards, colours),
+        "km_figure": survival_figure({k: _thin(c) for k, c in curves.items()}, colours), "forest_figure": forest_figure(hazards, colours),
         "hazards": {title: [{"arm": arm, "colour": colours[arm], **{k: r[k] for k in
                              ("patients", "events", "median [day]", "hazard ratio", "lower CI", "upper CI",
                               "log-rank p")}} for arm, r in table.iterrows()] for title, table in hazards.items()},

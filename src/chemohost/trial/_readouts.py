@@ -276,14 +276,14 @@ def power_curve(ds: xr.Dataset, arm_a: str, arm_b: str, sizes: Sequence[int], *,
     n_patients = ds.sizes["patient"]
     duration = table[DURATION].to_numpy().reshape(2, n_patients)
     event = table[EVENT].to_numpy().reshape(2, n_patients)
-    p = table[WEIGHT].to_numpy()[:n_patients]
-    p = p / p.sum()
+    cumulative = np.cumsum(table[WEIGHT].to_numpy()[:n_patients])  # draws by inversion: P(patient i) ∝ w_i
     rows = {}
     for n in sizes:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n,)))
         detected, events = 0, 0.0
         for _ in range(int(resamples)):
-            patients = rng.choice(n_patients, size=n, replace=True, p=p)
+            patients = np.minimum(np.searchsorted(cumulative, rng.uniform(0.0, cumulative[-1], n), side="right"),
+                                  n_patients - 1)
             arm = rng.permutation(np.arange(n) >= n // 2).astype(int)
             t, d = duration[arm, patients], event[arm, patients]
             known = np.isfinite(t)

@@ -90,6 +90,17 @@ def _colours(arms: list[str]) -> dict[str, str]:
     return {arm: PALETTE[i % len(PALETTE)] for i, arm in enumerate(arms)}
 
 
+def _plain_log_x(ax) -> None:
+    """A log x axis labelled with plain numbers (0.7, 200) rather than 7×10⁻¹, 2×10²."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="both", labelsize=7)
+
+
 def forest_figure(tables: dict[str, pd.DataFrame], colours: dict[str, str]) -> str:
     """Hazard ratios with their CIs against the reference arm, one row per (endpoint, arm), log scale."""
     rows = [(title, arm, r) for title, table in tables.items() for arm, r in table.iloc[1:].iterrows()
@@ -101,7 +112,7 @@ def forest_figure(tables: dict[str, pd.DataFrame], colours: dict[str, str]) -> s
         ax.plot([r["lower CI"], r["upper CI"]], [y, y], color=colours[arm], lw=2)
         ax.plot(r["hazard ratio"], y, "s", color=colours[arm], ms=6)
     ax.axvline(1.0, color="0.4", lw=0.8, ls="--")
-    ax.set_xscale("log")
+    _plain_log_x(ax)
     ax.set_yticks(range(len(rows)), [f"{title}: {arm}" for title, arm, _ in rows][::-1], fontsize=8)
     reference = next(iter(tables.values())).attrs["reference"]
     ax.set_xlabel(f"hazard ratio against {reference} (95% CI)")
@@ -118,7 +129,7 @@ def power_figure(curves: dict[str, pd.DataFrame]) -> str:
         ax.plot(n, curve["power"], "o-", color=colour, lw=1.5, ms=4, label=label)
         ax.fill_between(n, curve["lower"], curve["upper"], color=colour, alpha=0.15, lw=0)
     ax.axhline(0.8, color="0.4", lw=0.8, ls="--")
-    ax.set_xscale("log")
+    _plain_log_x(ax)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("patients randomised 1:1")
     ax.set_ylabel("P(log-rank p < 0.05)")

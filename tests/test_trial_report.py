@@ -11,7 +11,8 @@ pytest.importorskip("zarr")
 
 from trial_standin import endpoints  # noqa: E402
 
-from chemohost.report import open_trial_endpoints  # noqa: E402
+from chemohost.report import open_trial_endpoints, write_trial_report  # noqa: E402
+from chemohost.trial import load_trial, simulate_patients  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,18 @@ def test_bad_options_exit_2(trial_output, tmp_path, cli, args, match):
 def test_folder_without_a_store_exits_2(tmp_path, cli):
     code, _, err = cli("report", tmp_path)
     assert code == 2 and "Zarr store" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_report_on_the_reference_trial(tmp_path):
+    """The built-in NSCLC trial through the whole read-out chain: every arm has a finite HR with a CI around it,
+    the two 'X + blocker' pairs are found and scored."""
+    ds = simulate_patients(load_trial("nsclc"), 0, 256)
+    write_trial_report(ds, tmp_path, sizes=[100, 200], resamples=50)
+    hazards = pd.read_csv(tmp_path / "hazard_ratios.csv").set_index(["endpoint", "arm"])
+    others = hazards[hazards["hazard ratio"] != 1.0]
+    assert len(others) == 2 * (ds.sizes["arm"] - 1)
+    assert ((others["lower CI"] <= others["hazard ratio"]) & (others["hazard ratio"] <= others["upper CI"])).all()
+    scored = pd.read_csv(tmp_path / "score_auc.csv")
+    assert sorted(scored["without"]) == ["docetaxel", "paclitaxel"]
+    assert ((scored["lower"] <= scored["auc"]) & (scored["auc"] <= scored["upper"])).all()

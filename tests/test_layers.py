@@ -39,7 +39,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "chemohost.resistance", "chemohost.trial")),
     ("outputs", ("chemohost.outcomes", "chemohost.metastasis", "chemohost.host_profile", "chemohost.validation",
                  "chemohost.targets", "chemohost.io")),
-    ("analysis", ("chemohost.conclusions", "chemohost.sensitivity")),
+    ("analysis", ("chemohost.conclusions", "chemohost.sensitivity",
+                  "chemohost.trial._readouts", "chemohost.trial._score")),  # trial read-outs use outcomes
     ("plotting", ("chemohost.plotting",)),
     ("report", ("chemohost.report", "chemohost.calibration")),
     ("exchange", ("chemohost.petab",)),

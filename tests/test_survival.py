@@ -14,9 +14,11 @@ pytest.importorskip("lifelines")
 from chemohost import ChemohostError  # noqa: E402
 from chemohost.outcomes import (  # noqa: E402
     OutcomeError,
+    cox_arrays,
     cox_hazard_ratios,
     kaplan_meier,
     logrank,
+    logrank_arrays,
     median_survival,
     time_to_endpoint,
 )
@@ -68,6 +70,19 @@ def test_logrank_different_and_identical():
     assert logrank(same, "a", "b").p > 0.05
 
 
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_logrank_arrays_equals_lifelines(seed):
+    """The array log-rank equals lifelines' on tied, censored data (whole days, follow-up cut at 20)."""
+    table = exponential_table({"a": 0.1, "b": 0.07}, n=60 + seed, seed=seed, follow_up=20.0)
+    table["duration [day]"] = np.ceil(table["duration [day]"])  # ties
+    table.loc[table.index % 7 == 0, "event"] = False              # censoring before the end
+    fast = logrank_arrays(table["duration [day]"], table["event"], table["arm"] == "b")
+    reference = logrank(table, "a", "b")
+    assert fast.statistic == pytest.approx(reference.statistic, rel=1e-10)
+    assert fast.p == pytest.approx(reference.p, rel=1e-8)
+    assert logrank_arrays([1.0, 2.0], [False, False], [False, True]) == (0.0, 1.0)
+
+
 def test_cox_recovers_hazard_ratio():
     table = exponential_table({"vehicle": 0.1, "worse": 0.2, "better": 0.05}, n=2000, seed=5, follow_up=30.0)
     hr = cox_hazard_ratios(table, reference_arm="vehicle")
@@ -77,6 +92,25 @@ def test_cox_recovers_hazard_ratio():
     assert hr.loc["better", "hazard ratio"] == pytest.approx(0.5, rel=0.2)
     assert (hr["lower 95% CI"] < hr["hazard ratio"]).all() and (hr["hazard ratio"] < hr["upper 95% CI"]).all()
     assert hr.loc["worse", "lower 95% CI"] < 2.0 < hr.loc["worse", "upper 95% CI"]
+
+
+def test_integer_weights_equal_repeated_rows():
+    """A weight of k is k copies of the row: KM, medians, log-rank and the Cox HR agree with the expanded table."""
+    table = exponential_table({"a": 0.1, "b": 0.05}, n=150, seed=9, follow_up=25.0)
+    table["w"] = np.random.default_rng(10).integers(1, 4, len(table)).astype(float)
+    expanded = table.loc[table.index.repeat(table["w"].astype(int))].reset_index(drop=True)
+    weighted, plain = kaplan_meier(table, weights="w"), kaplan_meier(expanded)
+    np.testing.assert_allclose(weighted["survival"], plain["survival"], rtol=1e-12)
+    np.testing.assert_allclose(weighted["at risk"], plain["at risk"], rtol=1e-12)
+    assert median_survival(table, weights="w").equals(median_survival(expanded))
+    assert logrank(table, "a", "b", weights="w").statistic == pytest.approx(logrank(expanded, "a", "b").statistic)
+    hr_w = cox_hazard_ratios(table, "a", weights="w").loc["b", "hazard ratio"]
+    # not exact: lifelines' Efron correction treats the k copies as k tied events, a weight as one event of weight k
+    assert hr_w == pytest.approx(cox_hazard_ratios(expanded, "a").loc["b", "hazard ratio"], rel=1e-2)
+    clustered = cox_hazard_ratios(table.assign(subject=table["patient"]), "a", cluster="subject")
+    assert clustered.loc["b", "hazard ratio"] == pytest.approx(cox_hazard_ratios(table, "a").loc["b", "hazard ratio"])
+    with pytest.raises(OutcomeError, match="weights > 0"):
+        kaplan_meier(table.assign(w=0.0), weights="w")
 
 
 def test_time_to_endpoint_cohort_index():
@@ -137,3 +171,35 @@ def test_missing_lifelines(monkeypatch):
         with pytest.raises(ChemohostError) as error:
             call()
         assert "pip install lifelines" in one_line(error)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_cox_arrays_equals_lifelines(seed):
+    """Continuous times (no tied events): the O(n log n) Breslow fit equals lifelines' HR, its model-based SE,
+    and its robust SE with weights and with clusters (Lin & Wei 1989)."""
+    lifelines = pytest.importorskip("lifelines")
+    table = exponential_table({"a": 0.1, "b": 0.06}, n=120, seed=seed, follow_up=15.0)
+    rng = np.random.default_rng(seed)
+    table["w"] = rng.uniform(0.5, 2.0, len(table))
+    table["subject"] = table["patient"]  # the same subject in both arms: clusters of two
+    second = (table["arm"] == "b").to_numpy()
+    design = table[["duration [day]", "event", "w", "subject"]].assign(b=second.astype(float),
+                                                                       event=table["event"].astype(int))
+    cases = [({}, {}), ({"weights": table["w"]}, {"weights_col": "w", "robust": True}),
+             ({"cluster": table["subject"]}, {"cluster_col": "subject"})]
+    for ours, theirs in cases:
+        fast = cox_arrays(table["duration [day]"], table["event"], second, **ours)
+        columns = ["duration [day]", "event", "b"] + [c for c in ("w", "subject") if c in theirs.values()]
+        fit = lifelines.CoxPHFitter().fit(design[columns], "duration [day]", "event", **theirs)
+        assert fast.hazard_ratio == pytest.approx(float(fit.hazard_ratios_["b"]), rel=1e-6)
+        assert fast.se == pytest.approx(float(fit.standard_errors_["b"]), rel=1e-4), theirs
+        assert fast.p == pytest.approx(float(fit.summary.loc["b", "p"]), rel=1e-3)
+    one_sided = cox_arrays([1.0, 2.0, 3.0], [True, True, False], [False, False, True])
+    assert np.isnan(one_sided.hazard_ratio)
+
+
+def test_weighted_logrank_arrays_equals_lifelines():
+    table = exponential_table({"a": 0.1, "b": 0.07}, n=80, seed=23, follow_up=20.0)
+    table["w"] = np.random.default_rng(24).uniform(0.5, 2.0, len(table))
+    fast = logrank_arrays(table["duration [day]"], table["event"], table["arm"] == "b", weights=table["w"])
+    assert fast.statistic == pytest.approx(logrank(table, "a", "b", weights="w").statistic, rel=1e-10)

@@ -34,6 +34,8 @@ from .petab import export_fit, fit_problem
 from .petab import lint as lint_petab
 from .petab import load as load_petab
 from .report import concentration_profiles, write_report
+from .report import open_trial_endpoints, write_trial_report
+from .report._trial import DEFAULT_SIZES, TrialReportError
 from .sbml import load as load_sbml
 from .sensitivity import SensitivityError, read_robustness
 from .sensitivity import sensitivity as analyse
@@ -471,6 +473,54 @@ def export_petab(
         raise ChemohostError(f"the written PEtab problem fails petab's linter: {problems[0]}")
     typer.echo(f"wrote {paths['problem']} (model.xml, conditions, measurements, observables, parameters); "
                "petab lint: passed")
+
+def _arm_pairs(given: list[str]) -> list[tuple[str, str]]:
+    """``WITH=WITHOUT`` options as (with, without) arm pairs."""
+    pairs = []
+    for text in given:
+        with_, sep, without = text.partition("=")
+        if not sep or not with_.strip() or not without.strip():
+            raise TrialReportError(f"--blocker-pair {quote(text, 80)} must be 'ARM WITH BLOCKER=ARM WITHOUT', "
+                                   "e.g. 'docetaxel + blocker=docetaxel'")
+        pairs.append((with_.strip(), without.strip()))
+    return pairs
+
+
+def _sizes(text: str) -> list[int]:
+    """``--sizes 100,200,400`` as whole numbers of patients."""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 4:
+        raise TrialReportError(f"--sizes {quote(text, 80)} must be comma-separated whole numbers ≥ 4, e.g. 100,200,400")
+    return sizes
+
+
+@app.command()
+def report(
+    trial_output: Annotated[Path, typer.Argument(help="Folder a trial run wrote (holding data.zarr), or a Zarr store.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for trial_report.html and its CSV tables (default: TRIAL_OUTPUT/report).")] = None,
+    reference: Annotated[Optional[str], typer.Option(help="Reference arm of the hazard ratios (default: the first arm).")] = None,
+    blocker_pair: Annotated[Optional[list[str]], typer.Option("--blocker-pair", help="'WITH=WITHOUT' arms for the host-response score (repeatable; default: arms named 'X + blocker' and 'X').")] = None,
+    sizes: Annotated[str, typer.Option(help="Trial sizes of the power curve [patients], comma-separated.")] = ",".join(map(str, DEFAULT_SIZES)),
+    resamples: Annotated[int, typer.Option(min=1, max=100_000, help="Simulated trials per size of the power curve.")] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the power-curve draws and of the score's split.")] = 0,
+    margin: Annotated[float, typer.Option(help="Overall-survival gain [day] above which a patient benefits from the blocker.")] = 30.0,
+) -> None:
+    """Write a virtual trial's read-outs: KM curves by arm, hazard ratios, response and toxicity rates,
+    power curves and the host-response score (ROC, AUC, calibration).
+
+    Example: chemohost report results/nsclc --resamples 200 --sizes 100,200,400,800
+    """
+    started = time.perf_counter()
+    ds = open_trial_endpoints(trial_output)
+    target = out if out is not None else trial_output / "report"
+    pairs = _arm_pairs(blocker_pair) if blocker_pair else None
+    html = write_trial_report(ds, target, reference_arm=reference, pairs=pairs, sizes=_sizes(sizes),
+                              resamples=resamples, seed=seed, margin=margin)
+    typer.echo(f"wrote {html} ({ds.sizes['patient']:,} patients, {ds.sizes['arm']} arms) "
+               f"in {time.perf_counter() - started:.1f} s")
 
 
 def main() -> None:

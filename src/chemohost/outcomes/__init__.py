@@ -19,7 +19,8 @@ PDX encyclopedia); the cohort tables take the study's saved times and a
 - :func:`tumour_growth_inhibition`, :func:`t_over_c`, :func:`tumour_growth_delay` — on median volumes of two groups.
 - :func:`time_to_endpoint` — per-animal time to a volume endpoint as a duration/event pair.
 - :func:`kaplan_meier`, :func:`median_survival`, :func:`logrank`, :func:`cox_hazard_ratios` — survival
-  read-outs of a :func:`time_to_endpoint` table (lifelines).
+  read-outs of a :func:`time_to_endpoint` table (lifelines); :func:`logrank_arrays`, :func:`cox_arrays` — the log-rank
+  test and the two-group Cox hazard ratio on arrays, in O(n log n), for resampling studies and large cohorts.
 - :func:`pdxe_mrecist`, :func:`pdxe_mrecist_counts` — the rule applied to the PDXE raw volumes (VALIDATION V13).
 
 Every bad input raises :class:`OutcomeError` (a :class:`chemohost.ChemohostError`) with a one-line message.
@@ -43,13 +44,17 @@ from ._recist import RECIST_CLASSES as RECIST_CLASSES
 from ._recist import RecistResult as RecistResult
 from ._recist import recist as recist
 from ._recist import recist_table as recist_table
+from ._survival import CoxResult as CoxResult
 from ._survival import LogrankResult as LogrankResult
+from ._survival import cox_arrays as cox_arrays
 from ._survival import cox_hazard_ratios as cox_hazard_ratios
 from ._survival import kaplan_meier as kaplan_meier
 from ._survival import logrank as logrank
+from ._survival import logrank_arrays as logrank_arrays
 from ._survival import median_survival as median_survival
 
 __all__ = [
+    "CoxResult",
     "LogrankResult",
     "MIN_TIME",
     "MRECIST_CLASSES",
@@ -58,9 +63,11 @@ __all__ = [
     "PDXE_FILE",
     "RECIST_CLASSES",
     "RecistResult",
+    "cox_arrays",
     "cox_hazard_ratios",
     "kaplan_meier",
     "logrank",
+    "logrank_arrays",
     "median_survival",
     "mrecist",
     "mrecist_table",

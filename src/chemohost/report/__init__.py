@@ -11,3 +11,10 @@ from ._profiles import concentration_profiles as concentration_profiles
 from ._summary import exposure_summary as exposure_summary
 from ._summary import tumour_summary as tumour_summary
 from ._write import write_report as write_report
+from ._trial import open_trial_endpoints as open_trial_endpoints
+from ._trial import write_trial_report as write_trial_report
+from ..trial._readouts import hazard_ratios as hazard_ratios
+from ..trial._readouts import kaplan_meier_by_arm as kaplan_meier_by_arm
+from ..trial._readouts import power_curve as power_curve
+from ..trial._readouts import response_rates as response_rates
+from ..trial._score import host_response_score as host_response_score

@@ -2,6 +2,10 @@
 
 ``load_trial("nsclc")`` reads the built-in NSCLC reference trial; ``simulate_patients(trial, start, stop)``
 gives patients ``[start, stop)`` of it, identical bit for bit whatever chunk they are computed in.
+
+The read-outs (``_readouts``) and the host-response score (``_score``) import :mod:`chemohost.outcomes`, so
+they sit in the analysis layer and are exported by :mod:`chemohost.report` (``hazard_ratios``,
+``power_curve``, ``host_response_score``, ...), not here.
 """
 
 from ._design import Trial as Trial

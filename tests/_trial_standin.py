@@ -65,7 +65,7 @@ def _block(trial: StandinTrial, block: int) -> dict[str, np.ndarray]:
     else:
         raise StandinFilterError(f"the plausible-patient filter bsa in {list(trial.bsa_range)} m2 rejected every "
                                  f"draw of block {block}; widen it")
-    n_arms, n_times, n_markers = len(trial.arms), len(trial.times), len(trial.markers)
+    n_arms, n_markers = len(trial.arms), len(trial.markers)
     sld = rng.lognormal(np.log(80.0), 0.5, BLOCK)
     anc = rng.lognormal(np.log(4.5), 0.3, BLOCK)
     effect = rng.normal(0.0, 1.0, (BLOCK, n_arms))

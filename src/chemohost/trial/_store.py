@@ -140,7 +140,7 @@ class TrialStore:
             if header.get("format") != STORE_FORMAT:
                 raise TrialStoreError(f"trial store {quote(str(path))} has format {quote(header.get('format'))}; "
                                       f"this chemohost writes format {STORE_FORMAT}; choose another folder")
-            for key in ("fingerprint", "seed", "patients", "chunk_size"):
+            for key in ("seed", "fingerprint", "patients", "chunk_size"):  # the seed first: the fingerprint covers it
                 if wanted[key] is not None and wanted[key] != found[key]:
                     what = {"fingerprint": f"another trial ('{found['trial']}', fingerprint "
                                            f"{str(found['fingerprint'])[:12]}…; this one is {fingerprint[:12]}…)",
@@ -246,6 +246,9 @@ class TrialStore:
             encoding[name] = {"chunks": chunks}
         coords = {name: sample.coords[name].variable for name in sample.coords
                   if "patient" not in sample.coords[name].dims}
+        for name, var in coords.items():  # labels as variable-length strings: a Zarr v3 data type with a spec
+            if var.dtype.kind == "U":
+                coords[name] = var.astype(object)
         coords["patient"] = xr.Variable("patient", np.arange(n, dtype=np.int64), sample["patient"].attrs)
         encoding["patient"] = {"chunks": (k,)}
         data_vars = {name: v for name, v in variables.items() if name in sample.data_vars}

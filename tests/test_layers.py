@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("chemohost.engine",)),
     ("sbml", ("chemohost.sbml",)),
     ("study", ("chemohost.procedures", "chemohost.rules", "chemohost.study", "chemohost.equal_toxicity",
-               "chemohost.resistance")),
+               "chemohost.resistance", "chemohost.trial")),
     ("outputs", ("chemohost.outcomes", "chemohost.metastasis", "chemohost.host_profile", "chemohost.validation",
                  "chemohost.targets", "chemohost.io")),
     ("analysis", ("chemohost.conclusions", "chemohost.sensitivity")),

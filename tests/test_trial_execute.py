@@ -34,7 +34,7 @@ pytest.importorskip("zarr")
 from _trial_standin import StandinFilterError, StandinTrial, simulate_patients  # noqa: E402
 
 from chemohost._errors import ChemohostError  # noqa: E402
-from chemohost.trial._execute import SchedulerError, run_trial  # noqa: E402
+from chemohost.trial._execute import run_trial  # noqa: E402
 from chemohost.trial._store import MANIFEST, TrialStore, TrialStoreError, open_trial_store  # noqa: E402
 
 N = 2500  # ≥ 2,000 patients, over three random-number blocks of 1024
@@ -211,15 +211,60 @@ def test_bad_arguments_are_refused_before_anything_is_written(trial, tmp_path, k
     assert not (tmp_path / "store").exists()
 
 
-def test_unreachable_scheduler_fails_within_ten_seconds(trial, tmp_path):
+# ----------------------------------------------------------------------------- the command line
+@pytest.fixture
+def trial_file(tmp_path, monkeypatch):
+    """A trial file (``kind: trial``) that the CLI loads as the stand-in trial."""
+    import chemohost.trial
+
+    monkeypatch.setattr(chemohost.trial, "load_trial", lambda path: StandinTrial(), raising=False)
+    monkeypatch.setattr(chemohost.trial, "simulate_patients", simulate_patients, raising=False)
+    path = tmp_path / "standin.yaml"
+    path.write_text("kind: trial\nname: standin\n")
+    return path
+
+
+def test_cli_runs_a_trial_file_then_resumes_it(cli, trial_file, in_process_store, tmp_path):
+    store = tmp_path / "out"
+    code, out, err = cli("run", trial_file, "--patients", N, "--chunk-size", 1000, "--output", store, "--no-progress")
+    assert (code, err) == (0, ""), err
+    assert "3 chunks (3 computed, 0 already done)" in out
+    assert_bitwise_equal(open_trial_store(store).load(), open_trial_store(in_process_store).load())
+    code, out, err = cli("run", trial_file, "--patients", N, "--output", store, "--no-progress")
+    assert code == 0 and "3 chunks (0 computed, 3 already done)" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--chunk-size", 0), "chunk size must be from 1"),
+    (("--seed", 7), "was written by seed 2026"),
+    (("--patients", 10), f"was written by {N} patients"),
+    (("--workers", 2, "--scheduler", "tcp://127.0.0.1:1"), "not both"),
+    (("--scheduler", "localhost"), "must look like tcp://host:8786"),
+])
+def test_cli_bad_trial_input_is_one_line_exit_2_and_the_store_untouched(cli, trial_file, in_process_store, args,
+                                                                          message):
+    before = tree_digest(in_process_store)
+    full = ("--patients", N, *args) if "--patients" not in args else args
+    code, out, err = cli("run", trial_file, *full, "--output", in_process_store, "--no-progress")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert tree_digest(in_process_store) == before
+
+
+def test_cli_unreachable_scheduler_fails_within_ten_seconds(cli, trial_file, tmp_path):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     started = time.perf_counter()
-    with pytest.raises(SchedulerError, match=f"no Dask scheduler answered at 'tcp://127.0.0.1:{port}'"):
-        run(trial, tmp_path / "store", scheduler=f"tcp://127.0.0.1:{port}")
+    code, out, err = cli("run", trial_file, "--patients", N, "--scheduler", f"tcp://127.0.0.1:{port}",
+                         "--output", tmp_path / "store", "--no-progress")
     assert time.perf_counter() - started < 10
+    assert code == 2 and f"no Dask scheduler answered at 'tcp://127.0.0.1:{port}'" in err, err
     assert not (tmp_path / "store" / MANIFEST).exists()
+
+
+def test_cli_dask_options_are_refused_for_a_study(cli, tmp_path):
+    code, out, err = cli("run", "--workers", 2, "--out", tmp_path / "out")
+    assert code == 2 and "apply to trials" in err
 
 
 # ----------------------------------------------------------------------------- Dask workers

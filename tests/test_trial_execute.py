@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("dask")
 pytest.importorskip("zarr")
@@ -208,6 +210,15 @@ def test_filter_that_rejects_everyone_is_one_error_and_writes_nothing(tmp_path):
 def test_bad_arguments_are_refused_before_anything_is_written(trial, tmp_path, kwargs, message):
     with pytest.raises(ChemohostError, match=message):
         run(trial, tmp_path / "store", **kwargs)
+    assert not (tmp_path / "store").exists()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk_size=st.one_of(st.integers(max_value=0), st.integers(min_value=10**6 + 1), st.floats(), st.text(),
+                            st.booleans()))
+def test_any_invalid_chunk_size_is_refused_and_creates_nothing(trial, tmp_path, chunk_size):
+    with pytest.raises(ChemohostError, match="chunk size must be"):
+        run(trial, tmp_path / "store", chunk_size=chunk_size)
     assert not (tmp_path / "store").exists()
 
 

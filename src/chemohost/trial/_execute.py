@@ -68,11 +68,12 @@ class TrialRun:
     computed: int
     skipped: int
     seconds: float
+    computed_patients: int
 
     @property
     def patients_per_second(self) -> float:
-        done = self.patients * self.computed / max(self.chunks, 1)
-        return done / self.seconds if self.seconds > 0 else float("nan")
+        """Patients simulated by this run per second of it (the skipped chunks not counted)."""
+        return self.computed_patients / self.seconds if self.seconds > 0 else float("nan")
 
 
 def _whole(value, name: str, low: int, high: int) -> int:
@@ -149,7 +150,7 @@ def run_trial(trial, patients: int, store: str | Path, *, chunk_size: int | None
             else:
                 _run_distributed(simulate, trial, todo, write, advance, scheduler, workers)
     return TrialRun(opened.path, patients, len(opened.chunks), len(todo), len(done),
-                    time.perf_counter() - started)
+                    time.perf_counter() - started, sum(c.size for c in todo))
 
 
 def _run_in_process(simulate, trial, todo, write, advance) -> None:

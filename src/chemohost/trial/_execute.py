@@ -27,6 +27,7 @@ from its fixed random-number block whatever chunk holds it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import numbers
 import os
@@ -34,6 +35,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,7 +190,7 @@ def _connect(scheduler: str | None, workers: int | None):
 
 
 def _run_distributed(simulate, trial, todo, write, advance, scheduler, workers) -> None:
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     client, cluster = _connect(scheduler, workers)
     try:
@@ -211,7 +213,15 @@ def _run_distributed(simulate, trial, todo, write, advance, scheduler, workers) 
             submit()
         for future in queue:
             chunk = by_key.pop(future.key)
-            ds = future.result()
+            try:
+                ds = future.result()
+            except KilledWorker:
+                raise ChemohostError(f"chunk {chunk.index} (patients {chunk.start}..{chunk.stop - 1}) was running on "
+                                     "every worker that died; the finished chunks are kept: rerun the same command "
+                                     "to resume") from None
+            except (OSError, CancelledError, asyncio.CancelledError) as exc:
+                raise SchedulerError(f"lost the Dask scheduler ({type(exc).__name__}) at chunk {chunk.index}; the "
+                                     "finished chunks are kept: rerun the same command to resume") from None
             future.release()
             write(chunk, ds, "dask")
             advance()

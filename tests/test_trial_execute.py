@@ -12,6 +12,7 @@ clusters on 127.0.0.1.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -225,13 +226,13 @@ def test_any_invalid_chunk_size_is_refused_and_creates_nothing(trial, tmp_path, 
 # ----------------------------------------------------------------------------- the command line
 @pytest.fixture
 def trial_file(tmp_path, monkeypatch):
-    """A trial file (``kind: trial``) that the CLI loads as the stand-in trial."""
-    import chemohost.trial
+    """A trial file (it has the trial keys) that the CLI loads as the stand-in trial."""
+    import chemohost.cli
 
-    monkeypatch.setattr(chemohost.trial, "load_trial", lambda path: StandinTrial(), raising=False)
-    monkeypatch.setattr(chemohost.trial, "simulate_patients", simulate_patients, raising=False)
+    monkeypatch.setattr(chemohost.cli, "load_trial", lambda path: StandinTrial())
+    monkeypatch.setattr(chemohost.cli, "run_trial", functools.partial(run_trial, simulate=simulate_patients))
     path = tmp_path / "standin.yaml"
-    path.write_text("kind: trial\nname: standin\n")
+    path.write_text("name: standin\nsurvival: none\npanel: {day: 1}\n")
     return path
 
 

@@ -38,8 +38,8 @@ from .sensitivity._robustness import FRAGILE_BELOW, ROBUSTNESS_FILE, default_stu
 from .sensitivity._robustness import robustness as measure
 from .serve import serve as serve_app
 from .study import StudyError, export_study, load_study, plan_study, reference_study, run_study
-from . import trial as trials
-from .trial._execute import DEFAULT_CHUNK_SIZE, run_trial
+from .trial import builtin_trials, load_trial, run_trial
+from .trial._execute import DEFAULT_CHUNK_SIZE
 
 app = typer.Typer(
     name="chemohost",
@@ -88,29 +88,26 @@ def _load(study: Path | None):
     return reference_study() if study is None else load_study(study)
 
 
-BUILTIN_TRIALS = Path(__file__).parent / "data" / "trials"
-"""Built-in trial files; ``chemohost run NAME`` runs ``NAME.yaml`` from here."""
+TRIAL_KEYS = frozenset({"survival", "panel"})
+"""Top-level keys every trial file has and no study file has."""
 
 
 def _is_trial(study: Path | None) -> bool:
-    """Whether ``study`` names a trial: a built-in trial name, or a YAML file whose top level has ``trial:`` or
-    ``kind: trial``."""
+    """Whether ``study`` names a trial: a built-in trial name (``nsclc``) or a YAML file with the trial keys."""
     if study is None:
         return False
-    if not study.exists() and study.parent == Path(".") and (BUILTIN_TRIALS / f"{study.name}.yaml").is_file():
-        return True
+    if not study.exists():
+        return str(study) in builtin_trials()
     if not study.is_file():
         return False
     data = read_yaml(study, "study", StudyError)
-    return isinstance(data, dict) and ("trial" in data or data.get("kind") == "trial")
+    return isinstance(data, dict) and TRIAL_KEYS <= set(data)
 
 
 def _run_trial(study: Path, out: Path | None, patients: int | None, seed: int | None, progress: bool,
                chunk_size: int | None, workers: int | None, scheduler: str | None) -> None:
     """``chemohost run TRIAL``: the trial's patients in chunks on Dask, into a resumable store (``--out``)."""
-    if not hasattr(trials, "load_trial"):
-        raise ChemohostError("this chemohost has no trial model yet (chemohost.trial.load_trial)")
-    trial = trials.load_trial(str(study) if not study.exists() else study)
+    trial = load_trial(str(study) if not study.exists() else study)
     if seed is not None:
         trial = trial.with_seed(seed)
     patients = patients or getattr(trial, "patients", None)
@@ -123,7 +120,7 @@ def _run_trial(study: Path, out: Path | None, patients: int | None, seed: int | 
                f"chunks of {chunk_size or 'the store’s size (default ' + format(DEFAULT_CHUNK_SIZE) + ')'}, {where}; "
                f"store {target}")
     done = run_trial(trial, patients, target, chunk_size=chunk_size, scheduler=scheduler, workers=workers,
-                     progress=progress, simulate=trials.simulate_patients)
+                     progress=progress)
     typer.echo(f"wrote {target}: {done.chunks} chunks ({done.computed} computed, {done.skipped} already done) in "
                f"{done.seconds:.1f} s" + (f", {done.patients_per_second:,.0f} patients/s" if done.computed else ""))
 
@@ -150,7 +147,7 @@ def run(
 ) -> None:
     """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
 
-    A trial (a built-in name such as nsclc, or a file with a top-level `trial:`) runs its virtual patients in
+    A trial (a built-in name such as nsclc, or a trial file: one with `survival:` and `panel:`) runs its virtual patients in
     chunks on Dask into a resumable Zarr store: rerun the same command to complete an interrupted run.
 
     Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
@@ -163,8 +160,8 @@ def run(
         _run_trial(study, out, patients, seed, progress, chunk_size, workers, scheduler)
         return
     if chunk_size is not None or workers is not None or scheduler is not None:
-        raise ChemohostError("--chunk-size, --workers and --scheduler apply to trials (a file with a top-level "
-                             "'trial:' or a built-in trial name); this is a study")
+        raise ChemohostError("--chunk-size, --workers and --scheduler apply to trials (a built-in trial name or a "
+                             "trial file, with 'survival:' and 'panel:'); this is a study")
     config = _load(study)
     robust = None if robustness is None else read_robustness(robustness)
     if patients is not None or seed is not None or backend is not None:

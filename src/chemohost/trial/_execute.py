@@ -44,12 +44,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .._errors import ArgumentError, ChemohostError, quote
 from ..limits import MAX_PATIENTS
+from ._cohort import BLOCK
+from ._simulate import simulate_patients
 from ._store import Chunk, TrialStore
 
 __all__ = ["CONNECT_TIMEOUT", "DEFAULT_CHUNK_SIZE", "SchedulerError", "TrialRun", "run_trial"]
 
-DEFAULT_CHUNK_SIZE = 8192
-"""Patients per chunk unless told otherwise: a multiple of the random-number block (1024 patients)."""
+DEFAULT_CHUNK_SIZE = 8 * BLOCK
+"""Patients per chunk unless told otherwise: a multiple of the random-number block."""
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a Dask scheduler to answer before giving up."""
 MAX_WORKERS = 1024
@@ -92,13 +94,9 @@ def _run_chunk(simulate: Callable, trial, start: int, stop: int) -> xr.Dataset:
     return simulate(trial, start, stop).load()
 
 
-def _default_simulate() -> Callable:
-    raise ChemohostError("no trial model yet: pass simulate=")  # replaced by simulate_patients once merged
-
-
 def run_trial(trial, patients: int, store: str | Path, *, chunk_size: int | None = None,
               scheduler: str | None = None, workers: int | None = None, progress: bool = True,
-              simulate: Callable | None = None, block: int = 1024) -> TrialRun:
+              simulate: Callable = simulate_patients, block: int = BLOCK) -> TrialRun:
     """Simulate patients ``[0, patients)`` of ``trial`` in chunks and store them in ``store`` (resumable).
 
     Parameters
@@ -118,8 +116,8 @@ def run_trial(trial, patients: int, store: str | Path, *, chunk_size: int | None
     progress
         Show a progress bar over chunks.
     simulate
-        ``simulate(trial, start, stop) -> xarray.Dataset``; default the trial
-        model's ``simulate_patients``.
+        ``simulate(trial, start, stop) -> xarray.Dataset``; default
+        :func:`~chemohost.trial.simulate_patients` (a stand-in in tests).
     block
         The random-number block size of ``simulate`` (recorded as spawn keys in the manifest).
     """
@@ -132,7 +130,6 @@ def run_trial(trial, patients: int, store: str | Path, *, chunk_size: int | None
         raise ChemohostError("give either a scheduler address or a number of local workers, not both")
     if scheduler is not None and not _ADDRESS.fullmatch(str(scheduler)):
         raise SchedulerError(f"scheduler address {quote(str(scheduler), 100)} must look like tcp://host:8786")
-    simulate = simulate or _default_simulate()
     started = time.perf_counter()
     opened = TrialStore.open(store, trial=trial.name, fingerprint=trial.fingerprint(), seed=trial.seed,
                              patients=patients, chunk_size=chunk_size, default_chunk_size=DEFAULT_CHUNK_SIZE)

@@ -126,5 +126,6 @@ def simulate_patients(trial: StandinTrial, start: int, stop: int) -> xr.Dataset:
         data,
         coords={"patient": np.arange(start, stop, dtype=np.int64), "arm": list(trial.arms),
                 "time": ("time", np.asarray(trial.times), {"units": "day"}), "marker": list(trial.markers)},
-        attrs={"trial": trial.name, "fingerprint": trial.fingerprint(), "seed": trial.seed},
+        attrs={"trial": trial.name, "fingerprint": trial.fingerprint(), "seed": trial.seed,
+               "blocks": last - first + 1},  # an attribute of the chunk, not of the trial
     )

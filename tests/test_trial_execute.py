@@ -38,7 +38,7 @@ from _trial_standin import StandinFilterError, StandinTrial, simulate_patients  
 
 from chemohost._errors import ChemohostError  # noqa: E402
 from chemohost.trial._execute import run_trial  # noqa: E402
-from chemohost.trial._store import MANIFEST, TrialStore, TrialStoreError, open_trial_store  # noqa: E402
+from chemohost.trial._store import MANIFEST, STORE_ATTRS, TrialStore, TrialStoreError, open_trial_store  # noqa: E402
 
 N = 2500  # ≥ 2,000 patients, over three random-number blocks of 1024
 
@@ -84,8 +84,10 @@ def trial():
 
 @pytest.fixture(scope="module")
 def reference(trial):
-    """All patients in one call, the result every chunking must reproduce."""
-    return simulate_patients(trial, 0, N)
+    """All patients in one call, the result every chunking must reproduce (less the call's own attributes)."""
+    ds = simulate_patients(trial, 0, N)
+    ds.attrs = {key: ds.attrs[key] for key in STORE_ATTRS}
+    return ds
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +103,7 @@ def test_in_process_stores_every_patient_bit_for_bit(in_process_store, reference
     assert_each_patient_once(in_process_store, N)
     entries = {e["chunk"]: e for e in manifest(in_process_store)}
     assert entries[2]["spawn_keys"] == [[1], [2]]  # rows 2000..2500 come from blocks 1 and 2 of 1024
+    assert entries[2]["attrs"] == {"blocks": 2}  # the chunk's own attributes are kept beside it
     assert TrialStore.open(in_process_store, trial="standin", fingerprint=reference.attrs["fingerprint"],
                            seed=reference.attrs["seed"], patients=N).verify() == []
 
@@ -359,3 +362,24 @@ def test_driver_killed_then_restarted_resumes_from_the_manifest(in_process_store
     assert manifest(store)[:len(before)] == before
     assert_each_patient_once(store, N)
     assert_bitwise_equal(open_trial_store(store).load(), open_trial_store(in_process_store).load())
+
+
+# ----------------------------------------------------------------------------- the reference trial
+@pytest.mark.slow
+def test_reference_trial_is_bit_for_bit_in_process_on_two_workers_and_in_two_chunk_sizes(tmp_path):
+    """The NSCLC reference trial, 2,100 patients (three random-number blocks): in-process in chunks of 1024 and
+    of 700 (chunks straddling blocks), and in chunks of 1024 on a 2-worker local cluster: identical endpoint
+    tables and stored arrays."""
+    from chemohost.trial import load_trial
+
+    trial, n = load_trial("nsclc"), 2100
+    run_trial(trial, n, tmp_path / "a", chunk_size=1024, progress=False)
+    run_trial(trial, n, tmp_path / "b", chunk_size=700, progress=False)
+    run_trial(trial, n, tmp_path / "c", chunk_size=1024, workers=2, progress=False)
+    a = open_trial_store(tmp_path / "a").load()
+    assert a.sizes["patient"] == n and {"ttp", "os", "best_response", "nadir_anc", "grade4_neutropenia",
+                                        "dose_intensity", "panel"} <= set(a.data_vars)
+    assert np.isfinite(a["ttp"].values).mean() > 0.9  # a real table, not fill values
+    for other in ("b", "c"):
+        assert_each_patient_once(tmp_path / other, n)
+        assert_bitwise_equal(open_trial_store(tmp_path / other).load(), a)

@@ -122,7 +122,7 @@ def _run_trial(study: Path, out: Path | None, patients: int | None, seed: int | 
     done = run_trial(trial, patients, target, chunk_size=chunk_size, scheduler=scheduler, workers=workers,
                      progress=progress)
     typer.echo(f"wrote {target}: {done.chunks} chunks ({done.computed} computed, {done.skipped} already done) in "
-               f"{done.seconds:.1f} s" + (f", {done.patients_per_second:,.0f} patients/s" if done.computed else ""))
+               f"{done.seconds:.1f} s" + (f", {done.patients_per_second:,.3g} patients/s" if done.computed else ""))
 
 
 @app.command()

@@ -4,7 +4,8 @@ A store is a folder::
 
     store.json       what was run: trial name, fingerprint, seed, patients, chunk size (written once)
     data.zarr/       the trial's arrays (Zarr v3), one Zarr chunk per trial chunk along ``patient``
-    manifest.jsonl   one line per finished chunk: id, row range, seed and spawn keys, checksum, when
+    manifest.jsonl   one line per finished chunk: id, row range, seed and spawn keys, checksum, when, and the
+                     chunk's own dataset attributes (such as its acceptance rate)
 
 A trial chunk is the rows ``[start, stop)`` of every variable that has a
 ``patient`` dimension, and it is exactly one Zarr chunk along ``patient``, so
@@ -43,6 +44,9 @@ STORE_FORMAT = 1
 """Version of the store layout (``store.json``'s ``format``)."""
 HEADER, DATA, MANIFEST, LOCK = "store.json", "data.zarr", "manifest.jsonl", ".lock"
 _HEADER_KEYS = ("trial", "fingerprint", "seed", "patients", "chunk_size")
+STORE_ATTRS = ("trial", "fingerprint", "seed")
+"""Dataset attributes the store keeps; a chunk's other attributes (such as its acceptance rate) depend on the
+chunk, so they go into its manifest entry instead."""
 
 
 class TrialStoreError(ChemohostError):
@@ -253,7 +257,8 @@ class TrialStore:
         encoding["patient"] = {"chunks": (k,)}
         data_vars = {name: v for name, v in variables.items() if name in sample.data_vars}
         coord_vars = {name: v for name, v in variables.items() if name not in sample.data_vars}
-        template = xr.Dataset(data_vars, coords={**coords, **coord_vars}, attrs=sample.attrs)
+        template = xr.Dataset(data_vars, coords={**coords, **coord_vars},
+                              attrs={key: sample.attrs[key] for key in STORE_ATTRS if key in sample.attrs})
         for var in template.variables.values():
             var.encoding = {}
         template.to_zarr(self.path / DATA, mode="w", compute=False, zarr_format=3, consolidated=False,
@@ -273,7 +278,8 @@ class TrialStore:
         self._fsync_chunk(chunk.index)
         entry = {"chunk": chunk.index, "start": chunk.start, "stop": chunk.stop, "seed": int(seed),
                  "spawn_keys": [[b] for b in chunk.blocks(block)], "checksum": chunk_checksum(ds),
-                 "finished": time.time(), **extra}
+                 "finished": time.time(), **extra,
+                 "attrs": {key: _plain(value) for key, value in ds.attrs.items() if key not in STORE_ATTRS}}
         self._append(entry)
         return entry
 
@@ -315,6 +321,13 @@ class TrialStore:
             if chunk_checksum(rows) != entry["checksum"]:
                 bad.append(index)
         return bad
+
+
+def _plain(value):
+    """``value`` as JSON can hold it (NumPy scalars and arrays to numbers and lists)."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return value if isinstance(value, str | int | float | bool | list | dict | type(None)) else str(value)
 
 
 def _write_json_lines(path: Path, entries: list[dict]) -> None:

@@ -277,6 +277,22 @@ def test_cli_unreachable_scheduler_fails_within_ten_seconds(cli, trial_file, tmp
     assert not (tmp_path / "store" / MANIFEST).exists()
 
 
+def test_cli_trial_whose_filter_rejects_everyone_is_one_line_and_the_store_untouched(cli, in_process_store,
+                                                                                      tmp_path):
+    import yaml
+
+    from chemohost.trial import builtin_trials
+
+    data = yaml.safe_load(builtin_trials()["nsclc"].read_text())
+    data["filters"]["bsa"] = {"min": 5.0, "max": 6.0, "tag": "U", "source": "impossible on purpose"}
+    path = tmp_path / "nobody.yaml"
+    path.write_text(yaml.safe_dump(data))
+    before = tree_digest(in_process_store)
+    code, out, err = cli("run", path, "--patients", 100, "--output", in_process_store, "--no-progress")
+    assert code == 2 and "rejects every one" in err and len(err.strip().splitlines()) == 1, err
+    assert tree_digest(in_process_store) == before
+
+
 def test_cli_dask_options_are_refused_for_a_study(cli, tmp_path):
     code, out, err = cli("run", "--workers", 2, "--out", tmp_path / "out")
     assert code == 2 and "apply to trials" in err

@@ -28,6 +28,7 @@ from its fixed random-number block whatever chunk holds it.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import numbers
 import os
@@ -42,7 +43,7 @@ from pathlib import Path
 import xarray as xr
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .._errors import ArgumentError, ChemohostError, quote
+from .._errors import ArgumentError, ChemohostError, MissingExtraError, quote
 from ..limits import MAX_PATIENTS
 from ._cohort import BLOCK
 from ._simulate import simulate_patients
@@ -130,6 +131,9 @@ def run_trial(trial, patients: int, store: str | Path, *, chunk_size: int | None
         raise ChemohostError("give either a scheduler address or a number of local workers, not both")
     if scheduler is not None and not _ADDRESS.fullmatch(str(scheduler)):
         raise SchedulerError(f"scheduler address {quote(str(scheduler), 100)} must look like tcp://host:8786")
+    missing = [name for name in ("dask", "zarr") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtraError(f"running a trial needs {' and '.join(missing)}: pip install chemohost[trial]")
     started = time.perf_counter()
     opened = TrialStore.open(store, trial=trial.name, fingerprint=trial.fingerprint(), seed=trial.seed,
                              patients=patients, chunk_size=chunk_size, default_chunk_size=DEFAULT_CHUNK_SIZE)

@@ -217,6 +217,16 @@ def test_bad_arguments_are_refused_before_anything_is_written(trial, tmp_path, k
     assert not (tmp_path / "store").exists()
 
 
+def test_missing_extra_is_named(trial, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "zarr" else real(name, *a))
+    with pytest.raises(ChemohostError, match=r"needs zarr: pip install chemohost\[trial\]"):
+        run(trial, tmp_path / "store")
+    assert not (tmp_path / "store").exists()
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunk_size=st.one_of(st.integers(max_value=0), st.integers(min_value=10**6 + 1), st.floats(), st.text(),
                             st.booleans()))

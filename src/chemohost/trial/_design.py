@@ -148,6 +148,9 @@ class TrialConfig(_Strict):
         return self
 
 
+_MERGED = ("schedule", "panel", "store", "solver")
+
+
 def builtin_trials() -> dict[str, Path]:
     """The trials shipped with the package, by name."""
     folder = resources.files("chemohost") / "data" / "trials"
@@ -194,13 +197,13 @@ class Trial:
         return self.with_overrides(seed=seed)
 
     def with_overrides(self, **changes) -> Trial:
-        """A new trial with top-level fields replaced; mappings are merged one level deep
-        (``with_overrides(schedule={"horizon": 364})`` keeps the other schedule fields)."""
+        """A new trial with top-level fields replaced; the settings blocks ``schedule``, ``panel``, ``store`` and
+        ``solver`` are merged (``with_overrides(schedule={"horizon": 364})`` keeps the other schedule fields)."""
         data = self.config.model_dump(mode="python")
         for key, value in changes.items():
             if key not in TrialConfig.model_fields:
                 raise TrialError(unknown("trial field", key, TrialConfig.model_fields))
-            if isinstance(value, dict) and isinstance(data.get(key), dict) and key not in ("arms", "covariates"):
+            if key in _MERGED and isinstance(value, dict):
                 data[key] = {**data[key], **copy.deepcopy(value)}
             else:
                 data[key] = copy.deepcopy(value)

@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 
 CASES = ("plain", "plain+store", "dask")
+WARMUP = 64
+"""Patients of the untimed warm-up call."""
 
 
 def load(args):
@@ -57,7 +59,7 @@ def run_case(args) -> dict:
 
     trial, simulate = load(args)
     warm = time.perf_counter()
-    simulate(trial, 0, min(args.chunk_size, args.n))  # compile or load the kernel; not timed
+    simulate(trial, 0, min(WARMUP, args.n))  # compile or load the kernel; not timed
     warm = time.perf_counter() - warm
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         started = time.perf_counter()

@@ -44,6 +44,8 @@ from .sensitivity._robustness import FRAGILE_BELOW, ROBUSTNESS_FILE, default_stu
 from .sensitivity._robustness import robustness as measure
 from .serve import serve as serve_app
 from .study import StudyError, export_study, load_study, plan_study, reference_study, run_study
+from .trial import builtin_trials, load_trial, run_trial
+from .trial._execute import DEFAULT_CHUNK_SIZE
 
 app = typer.Typer(
     name="chemohost",
@@ -92,23 +94,80 @@ def _load(study: Path | None):
     return reference_study() if study is None else load_study(study)
 
 
+TRIAL_KEYS = frozenset({"survival", "panel"})
+"""Top-level keys every trial file has and no study file has."""
+
+
+def _is_trial(study: Path | None) -> bool:
+    """Whether ``study`` names a trial: a built-in trial name (``nsclc``) or a YAML file with the trial keys."""
+    if study is None:
+        return False
+    if not study.exists():
+        return str(study) in builtin_trials()
+    if not study.is_file():
+        return False
+    data = read_yaml(study, "study", StudyError)
+    return isinstance(data, dict) and TRIAL_KEYS <= set(data)
+
+
+def _run_trial(study: Path, out: Path | None, patients: int | None, seed: int | None, progress: bool,
+               chunk_size: int | None, workers: int | None, scheduler: str | None) -> None:
+    """``chemohost run TRIAL``: the trial's patients in chunks on Dask, into a resumable store (``--out``)."""
+    trial = load_trial(str(study) if not study.exists() else study)
+    if seed is not None:
+        trial = trial.with_seed(seed)
+    patients = patients or getattr(trial, "patients", None)
+    if not patients:
+        raise ChemohostError(f"--patients is needed: how many virtual patients of trial '{trial.name}' to simulate")
+    target = out or Path("results") / study.stem
+    where = (f"on the Dask scheduler {scheduler}" if scheduler else f"on {workers} local Dask workers" if workers
+             else "in this process")
+    typer.echo(f"{trial.name}: {patients:,} patients x {len(trial.arms)} arms, "
+               f"chunks of {chunk_size or 'the store’s size (default ' + format(DEFAULT_CHUNK_SIZE) + ')'}, {where}; "
+               f"store {target}")
+    done = run_trial(trial, patients, target, chunk_size=chunk_size, scheduler=scheduler, workers=workers,
+                     progress=progress)
+    typer.echo(f"wrote {target}: {done.chunks} chunks ({done.computed} computed, {done.skipped} already done) in "
+               f"{done.seconds:.1f} s" + (f", {done.patients_per_second:,.3g} patients/s" if done.computed else ""))
+
+
 @app.command()
 def run(
     study: StudyArg = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: results/<study file name>, or results/reference).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "--output", "-o", help="Output folder (default: results/<study file name>, or results/reference); for a trial, its resumable store.")] = None,
     patients: Annotated[Optional[int], typer.Option(min=1, max=MAX_PATIENTS, help=(
-        "Override the cohort size (patients per arm); beyond the bound run several seeds (a chunked trial)."))] = None,
+        "Override the cohort size (patients per arm; for a trial, virtual patients, each in every arm)."))] = None,
     seed: Annotated[Optional[int], typer.Option(min=0, max=MAX_SEED, help="Override the cohort seed.")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     backend: Annotated[Optional[str], typer.Option(help="Override the study's backend: numba (CPU kernel) or jax "
                                                    "(GPU when JAX sees one).")] = None,
     robustness: Annotated[Optional[Path], typer.Option(help=(
         "A robustness.csv written by `chemohost validate --robustness`, shown beside the validation table."))] = None,
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", help=(
+        f"Trials: patients per chunk (one Dask task, one Zarr chunk); default {DEFAULT_CHUNK_SIZE}, or the size of "
+        "the store being resumed."))] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Trials: run the chunks on a local Dask cluster of this "
+                                                    "many worker processes.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Trials: run the chunks on the running Dask cluster at "
+                                                     "this address (tcp://host:8786).")] = None,
 ) -> None:
     """Run a study: simulate every arm on one virtual cohort, write report.html and results.nc.
 
+    A trial (a built-in name such as nsclc, or a trial file: one with `survival:` and `panel:`) runs its virtual patients in
+    chunks on Dask into a resumable Zarr store: rerun the same command to complete an interrupted run.
+
     Example: chemohost run examples/paclitaxel_schedules.yaml --out results/schedules --patients 1000
+
+    Example: chemohost run nsclc --patients 100000 --workers 2 --output results/nsclc
     """
+    if _is_trial(study):
+        if backend is not None or robustness is not None:
+            raise ChemohostError("--backend and --robustness apply to studies, not to a trial")
+        _run_trial(study, out, patients, seed, progress, chunk_size, workers, scheduler)
+        return
+    if chunk_size is not None or workers is not None or scheduler is not None:
+        raise ChemohostError("--chunk-size, --workers and --scheduler apply to trials (a built-in trial name or a "
+                             "trial file, with 'survival:' and 'panel:'); this is a study")
     config = _load(study)
     robust = None if robustness is None else read_robustness(robustness)
     if patients is not None or seed is not None or backend is not None:

@@ -16,3 +16,5 @@ from ._cohort import BLOCK as BLOCK
 from ._cohort import draw_cohort as draw_cohort
 from ._cohort import acceptance_rates as acceptance_rates
 from ._simulate import simulate_patients as simulate_patients
+from ._execute import run_trial as run_trial
+from ._store import open_trial_store as open_trial_store

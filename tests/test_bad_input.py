@@ -348,7 +348,8 @@ def assert_cli_refused(code, err, *names):
 
 CLI_OPTIONS = st.one_of(
     st.tuples(st.just("--patients"), st.one_of(st.integers(max_value=0), st.integers(MAX_PATIENTS + 1, 10**40),
-                                               st.text(alphabet="abc.-e9 ", min_size=1, max_size=20))),
+                                               st.text(alphabet="abc.-e9 ", min_size=1, max_size=20).filter(
+                                                   lambda t: not t.strip().isdigit() or int(t) > MAX_PATIENTS))),
     st.tuples(st.just("--seed"), st.one_of(st.integers(max_value=-1), st.integers(MAX_SEED + 1, 10**40),
                                            st.sampled_from(["x", "1.5", "9" * 30]))),
 )

@@ -240,7 +240,7 @@ class TestSaturableElimination:
         dose = 6.0
         conc = self._run(model, dose, times, regimen="iv q1d x3")
         exact = np.empty_like(times)
-        c_before, t_last = 0.0, 0.0
+        c_before, c_start, t_last = 0.0, 0.0, 0.0
         for i, t0 in enumerate([0.0, 1.0, 2.0, np.inf]):
             if i:
                 seg = (times >= t_last) & (times < t0)

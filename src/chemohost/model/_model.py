@@ -192,7 +192,7 @@ class Model:
 
     def _instantiate(self) -> list[Mechanism]:
         species = self.options["species"]
-        mechanisms: list[Mechanism] = []
+        instances: list[Mechanism] = []
         for family, value in self.options.items():
             if family in ("species", "drugs") or value is None:
                 continue
@@ -202,10 +202,10 @@ class Model:
                 settings["drugs"] = tuple(self.options["drugs"])
             if cls.uses_options:
                 settings["model_options"] = self.options
-            mechanisms.append(cls(species=species, **settings))
+            instances.append(cls(species=species, **settings))
         families = [f for f in drug_options() if f not in PK_SETTINGS and f != "pk"]
         for drug, opts in self.options["drugs"].items():
-            mechanisms.append(
+            instances.append(
                 get_mechanism("pk", opts["pk"])(
                     drug=drug, species=species, elimination=opts["elimination"], extravascular=tuple(opts["extravascular"])
                 )
@@ -214,8 +214,8 @@ class Model:
                 if opts[family] != "none":
                     cls = get_mechanism(family, opts[family])
                     extra = {"model_options": self.options} if cls.uses_options else {}
-                    mechanisms.append(cls(drug=drug, species=species, **extra))
-        return mechanisms
+                    instances.append(cls(drug=drug, species=species, **extra))
+        return instances
 
     # --------------------------------------------------------------- resolution
     def _collect(self) -> None:

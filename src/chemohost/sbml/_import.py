@@ -324,7 +324,6 @@ class _Importer:
 
     # --------------------------------------------------------------- structure
     def is_state(self, sid: str) -> bool:
-        qty = self.q[sid]
         if sid in self.assignment:
             return False
         if sid in self.rate or sid in self.event_targets:

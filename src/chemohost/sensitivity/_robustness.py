@@ -14,8 +14,6 @@ are rough, so only the ranking of the largest ones is shown.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 from importlib.resources import files
 from collections.abc import Iterable, Mapping
@@ -65,39 +63,19 @@ def _checks(results):
     return study_checks(results)
 
 
-_SHARED: tuple | None = None  # (results, ids) inherited by forked workers
-
-
-def _holds_chunk(draws: np.ndarray) -> np.ndarray:
-    results, ids = _SHARED
-    out = np.zeros((len(draws), len(ids)), dtype=bool)
-    for row, i in enumerate(draws):
-        passed = {c.id: c.passed for c in _checks(results.isel(patient=[int(i)]))}
-        out[row] = [passed.get(cid, False) for cid in ids]
-    return out
 
 
 def _holds(results, ids: list[str], draws: np.ndarray) -> np.ndarray:
     """Whether each conclusion holds in each draw (rows: every patient of ``results``; False where not evaluated).
 
-    The checks read one draw at a time (they take cohort medians), so the draws
-    are split over the machine's cores in forked worker processes.
+    The checks read one draw at a time (they take cohort medians), in this process: forking it into
+    worker processes after its kernels have started threads hung in ``fork()`` itself.
     """
-    global _SHARED
     holds = np.zeros((results.sizes["patient"], len(ids)), dtype=bool)
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, len(draws))
-    chunks = [c for c in np.array_split(draws, max(1, 4 * workers)) if c.size]
-    _SHARED = (results.load(), ids)
-    try:
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                parts = pool.map(_holds_chunk, chunks)
-        else:
-            parts = [_holds_chunk(c) for c in chunks]
-    finally:
-        _SHARED = None
-    for chunk, part in zip(chunks, parts):
-        holds[chunk] = part
+    results = results.load()
+    for i in draws:
+        passed = {c.id: c.passed for c in _checks(results.isel(patient=[int(i)]))}
+        holds[int(i)] = [passed.get(cid, False) for cid in ids]
     return holds
 
 

@@ -22,12 +22,16 @@ RTOL_MATCH, ATOL_MATCH = 1e-6, 1e-9  # |numba − jax| ≤ 1e-9 + 1e-6·|numba| 
 
 
 def _assert_match(a, b):
-    """Every (patient, time) variable of two results agrees within 1e-6 relative (1e-9 absolute), NaNs alike."""
+    """Every (patient, time) variable of two results agrees within 1e-6 relative, NaNs alike, with an absolute
+    floor of 1e-9 or 1e-6 of the variable's largest value: the solvers control each state to an absolute 1e-10,
+    so an output that is a tiny remainder of its peak (a kill flux after the drug is eliminated) agrees only to
+    that absolute level, not relatively."""
     for name in a.data_vars:
         if a[name].dims[:2] == ("patient", "time"):
             x, y = a[name].values, b[name].values
             np.testing.assert_array_equal(np.isnan(x), np.isnan(y))
-            np.testing.assert_allclose(y, x, rtol=RTOL_MATCH, atol=ATOL_MATCH, err_msg=name)
+            scale = np.nanmax(np.abs(x)) if np.isfinite(x).any() else 0.0
+            np.testing.assert_allclose(y, x, rtol=RTOL_MATCH, atol=max(ATOL_MATCH, RTOL_MATCH * scale), err_msg=name)
 
 
 def _cohort(n, seed=0):

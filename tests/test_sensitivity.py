@@ -233,10 +233,7 @@ def test_cli_writes_indices_and_plot(monkeypatch, capsys, study_file, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("output", [
     "peak_fold(CEP, paclitaxel)",
-    pytest.param("ratio(final_volume(paclitaxel+DC101), final_volume(paclitaxel))", marks=pytest.mark.xfail(
-        strict=False, reason="open: after this round's evidence, 'Metastatic dissemination exponent [-]' (no path to "
-        "the primary's volume) showed S1 above ST beyond both intervals in one N = 1,024 run; not yet investigated "
-        "(a numerically zero index or a real defect of the estimator's use)")),
+    "ratio(final_volume(paclitaxel+DC101), final_volume(paclitaxel))",
 ])
 def test_reference_study_sobol_1024(output):
     """The issue's two reference read-outs with N = 1,024: first-order ≤ total within the intervals.

@@ -31,11 +31,11 @@ run: install
 
 ## test: install with the test extras and run the test suite (the slow scientific checks run in `make test-slow`)
 test: install-test
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m "not slow"
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m "not slow" --durations=15
 
 ## test-slow: the slow scientific checks (CI runs them after `make test`)
 test-slow: install-test
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m slow
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m slow --durations=15
 
 ## bench: engine throughput against SciPy, diffrax and libRoadRunner (installs the bench extra)
 bench: install-test

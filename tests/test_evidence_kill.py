@@ -96,6 +96,77 @@ def test_simulated_metronomic_neutrophils_settle_at_the_steady_state_the_slope_w
     assert circ[-1] / baseline == pytest.approx(published, rel=0.02)
 
 
+# Percent tumour-growth inhibition at the MTD of gemcitabine q3d x4 (Merriman 1996 abstract).
+MERRIMAN_LUNG = {"LX-1": 76, "CALU-6": 75, "NCI-H460": 45}
+MERRIMAN_ALL = {**MERRIMAN_LUNG, "MX-1": 93, "CX-1": 92, "HC-1": 96, "GC3": 98, "VRC5": 99, "HS766T": 73,
+                "PaCa-2": 69, "PANC-1": 70, "BxPC-3": 9}
+ABRAMS_DOX = {"dose_mg_per_kg": 4.0, "doses": 3, "treated": (362.0, 57.0), "control": (700.0, 70.0)}  # Table 3, day 14
+
+
+def _gemcitabine_course_auc() -> float:
+    """AUC [ng.day/mL] of 120 mg/kg q3d x4 with the Gemcitabine2020Mouse clearance (mL/h/g = L/h/kg)."""
+    cl = _value("Gemcitabine2020Mouse", "Gemcitabine clearance [L/day]")
+    assert cl.unit == "mL/h/g"
+    return 4 * 120.0 / (cl.value * 24.0) * 1000.0
+
+
+def _doxorubicin_course_auc(cl_l_day_kg: float) -> float:
+    return ABRAMS_DOX["doses"] * ABRAMS_DOX["dose_mg_per_kg"] / cl_l_day_kg * 1000.0
+
+
+def test_gemcitabine_potency_reads_merriman_lung_xenografts_as_log_kill():
+    """k = mean -ln(T/C) of the three lung xenografts / course AUC; range from BxPC-3 to VRC5."""
+    k = _value("RMM1", "Gemcitabine kill potency [mL/ng/day]")
+    auc = _gemcitabine_course_auc()
+    log_kill = {name: -math.log(1.0 - pct / 100.0) for name, pct in MERRIMAN_ALL.items()}
+    expected = np.mean([log_kill[name] for name in MERRIMAN_LUNG]) / auc
+    assert k.tag == "C" and k.value == pytest.approx(expected, rel=3e-3)
+    assert k.range == pytest.approx((min(log_kill.values()) / auc, max(log_kill.values()) / auc), rel=3e-3)
+    # the former placeholder (course log-kill 5.04) predicted more inhibition than any of the twelve lines
+    assert math.exp(-7.06e-4 * auc) < min(1.0 - pct / 100.0 for pct in MERRIMAN_ALL.values())
+    get_citation(k.citation)
+    assert "Boven1993" in get_parameter_set("RMM1").citations
+    get_citation("Boven1993")
+
+
+def test_doxorubicin_potency_reads_abrams_mx1_table_as_log_kill():
+    """k = -ln(362/700) / (3 x 4 mg/kg / CL); range: SEM bands x the label clearance range."""
+    k = _value("RMM1", "Doxorubicin kill potency [mL/ng/day]")
+    cl = _value("DoxorubicinMouse", "Doxorubicin clearance [L/day]")
+    assert cl.unit == "L/day/kg"
+    (t, t_sem), (c, c_sem) = ABRAMS_DOX["treated"], ABRAMS_DOX["control"]
+    assert k.tag == "C" and k.value == pytest.approx(-math.log(t / c) / _doxorubicin_course_auc(cl.value), rel=3e-3)
+    label_cl = [v * 1.73 / HUMAN_KG * ALLOMETRY * 1.44 for v in (324.0, 809.0)]  # mL/min/m2 -> L/day/kg mouse
+    low = -math.log((t + t_sem) / (c - c_sem)) / _doxorubicin_course_auc(label_cl[0])
+    high = -math.log((t - t_sem) / (c + c_sem)) / _doxorubicin_course_auc(label_cl[1])
+    assert k.range == pytest.approx((low, high), rel=5e-3)
+    get_citation(k.citation)
+
+
+@pytest.fixture(scope="module")
+def xenograft_model():
+    """Exponential growth with the Simeoni damage chain: the reading T/C = exp(-k.AUC) in the model's own terms."""
+    return Model({"species": "mouse", "growth": "exponential", "damage": "simeoni_transit",
+                  "drugs": {"gemcitabine": {"kill": "linear"}, "doxorubicin": {"kill": "linear"}}})
+
+
+@pytest.mark.parametrize(("regimen", "day", "published"), [
+    ("gemcitabine 120 mg/kg iv bolus q3d x4 from day 0", 19.0,
+     math.exp(-np.mean([math.log(1.0 / (1.0 - pct / 100.0)) for pct in MERRIMAN_LUNG.values()]))),
+    ("doxorubicin 4 mg/kg iv bolus q2d x3 from day 0", 14.0, 362.0 / 700.0),
+])
+def test_simulated_xenograft_reproduces_the_published_ratio(xenograft_model, regimen, day, published):
+    """The engine, with the study's PK and the sourced potency, gives the T/C the potency was read from."""
+    times = np.array([0.0, day])
+    plan = plan_study(reference_study())
+    params = {p.name: plan.table["value"].get(p.name, p.default) for p in xenograft_model.parameters}
+    volume = {}
+    for arm in (None, regimen):
+        out = ch.simulate(xenograft_model, arm, params, times, covariates=plan.covariates)
+        volume[arm] = out["Tumour volume [mm3]"].values.ravel()[-1]
+    assert volume[regimen] / volume[None] == pytest.approx(published, rel=0.02)
+
+
 def test_quiescent_kill_fraction_is_a_parameter_only_of_a_quiescent_tumour():
     drugs = {"paclitaxel": {"kill": "linear"}, "doxorubicin": {"kill": "linear"}}
     single = Model({"species": "mouse", "growth": "gompertz", "drugs": drugs})

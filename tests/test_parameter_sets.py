@@ -201,7 +201,7 @@ def test_rmm1_kill_potencies_follow_documented_arithmetic():
                   * ctx["Cyclophosphamide oral bioavailability [-]"] / ctx["Cyclophosphamide clearance [L/day]"] * to_ng_day_per_ml)
     assert "Paclitaxel kill potency [mL/ng/day]" not in kill  # Simeoni 2004's k2 applies in full
     assert course_ptx == pytest.approx(10.08, rel=1e-3)
-    assert course_gem == pytest.approx(5.04, rel=1e-2)  # set to the earlier paclitaxel course (0.5 x k2)
+    assert course_gem == pytest.approx(1.137, rel=1e-2)  # the mean lung-xenograft log-kill of Merriman 1996
     assert course_ctx == pytest.approx(7.93, rel=1e-2)
     assert kill["Initial tumour volume [mm3]"] == 1
 

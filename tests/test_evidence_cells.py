@@ -28,12 +28,15 @@ GEMCITABINE_ENDOTHELIAL_IC50_NM = 3.0  # nmol/L, Laquente 2008
 SURVIVING_AT_24_H = 0.01  # Fidler 1970, "about 1%"
 MMP9_KNOCKOUT_COLONY_RATIOS = (1 - 0.59, 1 - 0.81)  # LLC i.v.: MMP9Deficient1999, Acuff 2006
 TSAI_NODULES, TSAI_DAY, TSAI_VOLUME = 6.33, 35.0, 4265.0  # Tsai 2011: lung nodules, day, tumour mm3
+B16F1_IV_EFFICIENCY, B16F11_IV_EFFICIENCY = 0.0012, 0.0074  # lung metastases per i.v. cell, MetastaticInefficiency2012
+MMP9_KNOCKOUT_LUNG_BURDEN_RATIO = 1 - 0.80  # MMTV-PyVT, spontaneous lung metastasis, Martin 2008
 BENZEKRY_LLC_DECELERATION = 0.0809  # 1/day, Benzekry2014LLC (VALIDATION V9)
 
 UPGRADED = {"RMM1Host": ("Myeloid response half-life [day]", "Myeloid mobilisation by G-CSF [-]",
                          "Homed myeloid turnover rate [1/day]", "Gemcitabine CEP kill EC50 [ng/mL]"),
             "MetastasisHost": ("Metastatic dissemination coefficient [cell^(-gamma)/day]",
-                               "Inoculated-cell arrest rate [1/day]", "MMP-9 colonisation gain [-]")}
+                               "Inoculated-cell arrest rate [1/day]", "MMP-9 colonisation gain [-]",
+                               "Inoculated-cell establishment probability [-]", "MMP-9 dissemination gain [-]")}
 
 
 def _mid(pair):
@@ -108,3 +111,23 @@ def test_dissemination_coefficient_reproduces_the_published_nodule_count():
     assert float(ds["Tumour volume [mm3]"][0, -1]) == pytest.approx(TSAI_VOLUME, rel=1e-6)
     assert float(ds[N][0, -1]) == pytest.approx(TSAI_NODULES, rel=0.04)
     assert np.isclose(MET["Metastatic dissemination exponent [-]"].value, 1.0)  # the count was matched with γ = 1
+
+
+def test_establishment_probability_is_fidlers_iv_efficiency():
+    """dI/dt = −k_c·I with establishment k_c·p_col·I: colonies per injected cell = p_col = p_0 in an untreated host
+    (tests/test_metastasis_host.py checks the same in the simulated vehicle arm)."""
+    value = MET["Inoculated-cell establishment probability [-]"]
+    assert value.value == pytest.approx(B16F1_IV_EFFICIENCY, rel=1e-9)
+    assert value.range == pytest.approx([B16F1_IV_EFFICIENCY / 10, B16F11_IV_EFFICIENCY], rel=1e-9)
+
+
+def test_mmp9_dissemination_gain_from_the_knockout_lung_burden():
+    """At M_m = 0 spontaneous metastases fall to e^(−ε_μ − ε_Mc) (same primary): ε_μ = −ln(ratio) − ε_Mc; the range
+    uses the ends of the ε_Mc range, floored at zero."""
+    colonisation = MET["MMP-9 colonisation gain [-]"]
+    value = MET["MMP-9 dissemination gain [-]"]
+    total = -math.log(MMP9_KNOCKOUT_LUNG_BURDEN_RATIO)
+    assert value.value == pytest.approx(total - colonisation.value, abs=0.005)  # two decimals
+    low, high = (max(0.0, total - g) for g in reversed(colonisation.range))
+    assert value.range == pytest.approx([low, high], abs=0.005)
+    assert math.exp(-value.value - colonisation.value) == pytest.approx(MMP9_KNOCKOUT_LUNG_BURDEN_RATIO, rel=0.01)

@@ -1,0 +1,62 @@
+"""Adjuvant-agent values computed from published numbers (issue 12, AdjuvantAgentsMouse).
+
+Each upgraded value is recomputed from the numbers printed in its source, so a change to the
+value or to the arithmetic fails. The published numbers are written out once, beside the
+citation they were read in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from chemohost.citations import get_citation
+from chemohost.drugs import get_drug
+from chemohost.parameters import get_parameter_set
+
+AGENTS = get_parameter_set("AdjuvantAgentsMouse").values
+
+# Published numbers (see each value's source line)
+IL1RA_KD_MURINE_IL1R = 150e-12  # mol/L, EL4 cells, Dripps 1991
+IL1RA_EXCESS_FOR_HALF_BLOCK = 100.0  # "up to 100-fold in excess" of IL-1, Arend 1990
+SB3CT_FORMULA = {"C": 15, "H": 14, "O": 3, "S": 2}  # C15H14O3S2, SB3CTVendor
+SB3CT_MMP9_KI_NM = (120.0, 600.0)  # nmol/L, SB3CTVendor
+ATOMIC_MASS = {"C": 12.011, "H": 1.008, "O": 15.999, "S": 32.06}  # g/mol, standard atomic weights
+
+UPGRADED = ("Anakinra coverage IC50 [ng/mL]", "MMP-9 inhibitor coverage IC50 [ng/mL]",
+            "MMP-9 inhibitor molecular weight [g/mol]")
+
+
+def _ng_per_ml(molar, mw):
+    return molar * mw * 1e6  # mol/L × g/mol = g/L; × 1e6 → ng/mL
+
+
+@pytest.mark.parametrize("name", UPGRADED)
+def test_upgraded_values_are_computed_and_cited(name):
+    value = AGENTS[name]
+    assert value.tag == "C" and value.citation, name
+    get_citation(value.citation)
+    if value.range is not None:
+        low, high = value.range
+        assert low <= value.value <= high and value.range_rationale.strip(), name
+
+
+def test_anakinra_ic50_is_the_excess_needed_over_il1_at_its_kd():
+    mw = AGENTS["Anakinra molecular weight [g/mol]"].value
+    value = AGENTS["Anakinra coverage IC50 [ng/mL]"]
+    assert value.value == pytest.approx(_ng_per_ml(IL1RA_EXCESS_FOR_HALF_BLOCK * IL1RA_KD_MURINE_IL1R, mw), rel=0.01)
+    assert value.range == pytest.approx([_ng_per_ml(k * IL1RA_KD_MURINE_IL1R, mw) for k in (10, 1000)], rel=0.01)
+    get_citation("Dripps1991")
+
+
+def test_mmp9_inhibitor_is_sb3ct_throughout():
+    """Molecular weight from the formula, in the PK set and the drug library alike; IC50 = Ki × MW."""
+    mw = sum(n * ATOMIC_MASS[el] for el, n in SB3CT_FORMULA.items())
+    set_mw = AGENTS["MMP-9 inhibitor molecular weight [g/mol]"].value
+    assert set_mw == pytest.approx(mw, rel=1e-3)
+    assert get_drug("mmp9_inhibitor").molecular_weight.value == set_mw
+    ic50 = AGENTS["MMP-9 inhibitor coverage IC50 [ng/mL]"]
+    ki = math.sqrt(math.prod(SB3CT_MMP9_KI_NM)) * 1e-9
+    assert ic50.value == pytest.approx(_ng_per_ml(ki, set_mw), rel=0.01)
+    assert ic50.range == pytest.approx([_ng_per_ml(k * 1e-9, set_mw) for k in SB3CT_MMP9_KI_NM], rel=0.01)

@@ -353,7 +353,14 @@ def test_too_few_observations_skip_one_subject_not_the_fit(small):
     assert fit.status_.drop("lone").isin(["converged", "not converged"]).all()
 
 
-def test_subjects_fitted_in_worker_processes_match_the_serial_fit():
+def test_subjects_fitted_in_worker_processes_match_the_serial_fit(monkeypatch):
+    """Worker processes (from the fork server, never a fork of this process) give the serial fit exactly. The
+    threshold is lowered so that 32 subjects use two workers; by default so few stay in this process."""
+    from chemohost.calibration import _optimiser
+
+    assert _optimiser.workers_for(32, 2) == 1
+    monkeypatch.setattr(_optimiser, "SUBJECTS_PER_WORKER", 16)
+    assert _optimiser.workers_for(32, 2) == 2
     data, _ = _exponential_cohort(32, seed=8)
     serial = IndividualFitter("exponential", n_starts=1, n_jobs=1).fit(data)
     parallel = IndividualFitter("exponential", n_starts=1, n_jobs=2).fit(data)

@@ -35,8 +35,9 @@ iterations that a hopeless start (a draw far from the data) does not hold up the
 _LEAST_SQUARES_EVALUATIONS = 50
 """Residual evaluations of the least-squares stage (a start that needs more is left to the L-BFGS-B stage)."""
 
-SUBJECTS_PER_WORKER = 16
-"""Fewest subjects per worker process: below it, starting a process costs more than it saves."""
+SUBJECTS_PER_WORKER = 128
+"""Fewest subjects per worker process: below it, starting the workers costs more than it saves (the fork
+server imports chemohost once, about 3 s of CPU; a closed-form subject's fit takes some 10–50 ms)."""
 
 
 class _Abort(Exception):

@@ -44,7 +44,7 @@ def load(args):
     """``(trial, simulate)`` for ``--trial`` (a built-in name or file); ``--standin`` uses the test stand-in."""
     if args.standin:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from _trial_standin import StandinTrial, simulate_patients
+        from trial_standin import StandinTrial, simulate_patients
 
         return StandinTrial(), simulate_patients
     from chemohost.trial import load_trial, simulate_patients

@@ -261,6 +261,21 @@ def test_gompertz_with_signed_bounds_on_a_series_falling_to_zero_runs_to_complet
     assert not fit.summary[["lower 95%", "upper 95%"]].isna().all(axis=None)
 
 
+@pytest.mark.parametrize("law", ["gompertz", "hahnfeldt"])
+def test_every_law_refuses_bad_replacement_bounds_the_same_way(law):
+    """Closed-form and Hahnfeldt laws share one bounds check: unknown names and empty intervals are refused."""
+    from chemohost.calibration._laws import get_growth_law
+
+    growth = get_growth_law(law)
+    name = growth.parameter_names[0]
+    narrowed = growth.with_bounds({name: (1e-3, 2.0)})
+    assert narrowed.lower[0] == 1e-3 and narrowed.upper[0] == 2.0 and growth.upper[0] != 2.0
+    with pytest.raises(CalibrationError, match="must be below upper"):
+        growth.with_bounds({name: (2.0, 2.0)})
+    with pytest.raises(CalibrationError, match=f"bounds for {law}"):
+        growth.with_bounds({"no such parameter": (0.0, 1.0)})
+
+
 def test_an_unidentifiable_log_scale_parameter_gets_an_infinite_interval_and_a_warning():
     """Only a − k is determined by one treated curve: a and k are unidentifiable. Their Wald intervals on the
     log scale are infinite (no OverflowError), with one warning naming them."""
@@ -338,7 +353,14 @@ def test_too_few_observations_skip_one_subject_not_the_fit(small):
     assert fit.status_.drop("lone").isin(["converged", "not converged"]).all()
 
 
-def test_subjects_fitted_in_worker_processes_match_the_serial_fit():
+def test_subjects_fitted_in_worker_processes_match_the_serial_fit(monkeypatch):
+    """Worker processes (from the fork server, never a fork of this process) give the serial fit exactly. The
+    threshold is lowered so that 32 subjects use two workers; by default so few stay in this process."""
+    from chemohost.calibration import _optimiser
+
+    assert _optimiser.workers_for(32, 2) == 1
+    monkeypatch.setattr(_optimiser, "SUBJECTS_PER_WORKER", 16)
+    assert _optimiser.workers_for(32, 2) == 2
     data, _ = _exponential_cohort(32, seed=8)
     serial = IndividualFitter("exponential", n_starts=1, n_jobs=1).fit(data)
     parallel = IndividualFitter("exponential", n_starts=1, n_jobs=2).fit(data)

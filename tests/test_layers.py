@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("model", ("chemohost.model",)),
     ("engine", ("chemohost.engine",)),
     ("sbml", ("chemohost.sbml",)),
-    ("study", ("chemohost.procedures", "chemohost.rules", "chemohost.study", "chemohost.equal_toxicity",
+    ("study", ("chemohost.recist", "chemohost.procedures", "chemohost.rules", "chemohost.study", "chemohost.equal_toxicity",
                "chemohost.resistance", "chemohost.trial")),
     ("outputs", ("chemohost.outcomes", "chemohost.metastasis", "chemohost.host_profile", "chemohost.validation",
                  "chemohost.targets", "chemohost.io")),

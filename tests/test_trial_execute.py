@@ -2,7 +2,7 @@
 resumable after a worker or the driver dies, and bad input refused without touching an existing store.
 
 These tests run the execution and storage machinery on a stand-in trial that
-honours the trial contract (``tests/_trial_standin.py``: patient ``i`` drawn
+honours the trial contract (``tests/trial_standin.py``: patient ``i`` drawn
 from its fixed random-number block), so they check what this layer adds —
 chunking, scheduling, storage, resumption — independently of the engine.
 The tests that start Dask worker processes are marked slow (each worker
@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 pytest.importorskip("dask")
 pytest.importorskip("zarr")
 
-from _trial_standin import StandinFilterError, StandinTrial, simulate_patients  # noqa: E402
+from trial_standin import StandinFilterError, StandinTrial, simulate_patients  # noqa: E402
 
 from chemohost._errors import ChemohostError  # noqa: E402
 from chemohost.trial._execute import run_trial  # noqa: E402
@@ -354,7 +354,7 @@ def test_killed_worker_loses_no_patient(in_process_store, tmp_path):
 # ----------------------------------------------------------------------------- the driver killed
 DRIVER = textwrap.dedent("""
     import sys
-    from _trial_standin import StandinTrial, simulate_patients
+    from trial_standin import StandinTrial, simulate_patients
     from chemohost.trial._execute import run_trial
 
     if __name__ == "__main__":

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._errors import unknown
 from ..engine import simulate
 from ..model import Model
 from ..quantities import INITIAL_VOLUME, TUMOUR_VOLUME
-from ._errors import CalibrationError
+from ._errors import replaced_bounds
 
 __all__ = ["HahnfeldtLaw"]
 
@@ -72,12 +71,7 @@ class HahnfeldtLaw:
         return {INITIAL_VOLUME: float(v0), LAMBDA2: float(self.spontaneous_loss)}
 
     def with_bounds(self, bounds: Mapping[str, tuple[float, float]]) -> HahnfeldtLaw:
-        new = dict(self.bounds)
-        for name, (lo, hi) in bounds.items():
-            if name not in new:
-                raise CalibrationError("bounds for hahnfeldt: " + unknown("fitted parameter", name, new))
-            new[name] = (float(lo), float(hi))
-        return replace(self, bounds=new)
+        return replace(self, bounds=replaced_bounds(self.name, self.bounds, tuple(self.bounds), bounds))
 
     def evaluate(self, times: np.ndarray, params: np.ndarray, v0=1.0, t0: float = 0.0) -> np.ndarray:
         """ln V at ``times`` for each row of ``params``; NaN where the solver failed.

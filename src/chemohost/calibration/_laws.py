@@ -22,7 +22,7 @@ from .._errors import OptionError, unknown
 from ..core import Parameter
 from ..core._mechanism import get_mechanism
 from ..quantities import INITIAL_VOLUME
-from ._errors import CalibrationError
+from ._errors import CalibrationError, replaced_bounds
 from ._hahnfeldt import HahnfeldtLaw
 
 __all__ = ["ClosedFormLaw", "CLOSED_FORMS", "TREATMENT_LAWS", "get_growth_law", "growth_law_names"]
@@ -193,15 +193,7 @@ class ClosedFormLaw:
 
     def with_bounds(self, bounds: Mapping[str, tuple[float, float]]) -> ClosedFormLaw:
         """A copy with the bounds of some fitted parameters (canonical names) replaced."""
-        new = dict(self.bounds)
-        for name, (lo, hi) in bounds.items():
-            if name not in self.parameters:
-                raise CalibrationError(f"bounds for {self.name}: " + unknown("fitted parameter", name,
-                                                                             self.parameters))
-            if not lo < hi:
-                raise CalibrationError(f"bounds for '{name}': lower {lo} must be below upper {hi}")
-            new[name] = (float(lo), float(hi))
-        return replace(self, bounds=new)
+        return replace(self, bounds=replaced_bounds(self.name, self.bounds, self.parameters, bounds))
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, times: np.ndarray, params: np.ndarray, v0=1.0, t0: float = 0.0) -> np.ndarray:

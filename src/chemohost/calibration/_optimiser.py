@@ -5,7 +5,8 @@ A subject is fitted by least squares on its standardized residuals
 log-likelihood (:func:`scipy.optimize.minimize`), from each start; the best
 start wins. Subjects are independent: a run that fails is recorded for its
 subject and never stops the others. Closed-form laws are cheap to evaluate, so
-their subjects are spread over worker processes (:func:`fit_runs`); a chemohost
+their subjects are spread over worker processes started from a fresh interpreter,
+never forked from the caller (:func:`fit_runs`); a chemohost
 model's runs go in lockstep in threads so that every round of evaluations is
 one batched simulation (:func:`_lockstep`).
 """
@@ -34,8 +35,9 @@ iterations that a hopeless start (a draw far from the data) does not hold up the
 _LEAST_SQUARES_EVALUATIONS = 50
 """Residual evaluations of the least-squares stage (a start that needs more is left to the L-BFGS-B stage)."""
 
-SUBJECTS_PER_WORKER = 16
-"""Fewest subjects per worker process: below it, starting a process costs more than it saves."""
+SUBJECTS_PER_WORKER = 128
+"""Fewest subjects per worker process: below it, starting the workers costs more than it saves (the fork
+server imports chemohost once, about 3 s of CPU; a closed-form subject's fit takes some 10–50 ms)."""
 
 
 class _Abort(Exception):
@@ -142,24 +144,42 @@ def fit_runs(problem: Problem, starts: Sequence[np.ndarray], subjects: Sequence[
         return _lockstep(problem, starts, subjects)
     subjects = list(subjects)
     workers = workers_for(len(subjects), n_jobs)
-    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers == 1:
         return _law_runs(problem, starts, subjects)
-    global _SHARED
-    _SHARED = (problem, starts)  # inherited by the forked workers: nothing is pickled but subject numbers
     chunks = [subjects[w::workers] for w in range(workers)]
     results: dict = {}
     errors: dict = {}
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for part_results, part_errors in pool.map(_law_worker, chunks):
-                results.update(part_results)
-                errors.update(part_errors)
-    finally:
-        _SHARED = None
+    with ProcessPoolExecutor(workers, mp_context=_worker_context(), initializer=_share,
+                             initargs=(problem, starts)) as pool:
+        for part_results, part_errors in pool.map(_law_worker, chunks):
+            results.update(part_results)
+            errors.update(part_errors)
     return results, errors
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Worker processes started from a fresh interpreter, never forked from this one.
+
+    This process may hold threads (numba's parallel kernels, BLAS, JAX) whose locks a fork copies held;
+    forking it after its kernels had run hung in ``fork()`` itself (seen in ``robustness``). The fork
+    server is a fresh single-threaded interpreter that has imported this module once; each worker is a
+    fork of it, so a pool costs one import per process, not one per worker. Where there is no fork server,
+    each worker is spawned.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # read when the server starts; later calls are no-ops
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 _SHARED: tuple | None = None
+"""A worker process's problem and starts (set once per worker by :func:`_share`, never in the caller)."""
+
+
+def _share(problem: Problem, starts) -> None:
+    global _SHARED
+    _SHARED = (problem, starts)
 
 
 def _law_worker(subjects: list[int]):

@@ -1,29 +1,13 @@
 """RECIST 1.1 target-lesion response (Eisenhauer et al. 2009 Eur J Cancer 45:228), from diameters or volumes.
 
-At each assessment after baseline, with x the sum of longest diameters (SLD)
-[mm] or the tumour volume [mm3], x_0 the baseline and x_nadir the smallest
-value before this assessment (baseline included)::
-
-    CR  x ≤ x_CR (lesions gone; x_CR = 0 unless a detection limit is given)
-    PD  diameters: x ≥ 1.2 · x_nadir and x − x_nadir ≥ 5 mm
-        volumes:   x ≥ 1.728 · x_nadir               (1.2³, the volume of a sphere whose diameter grew 20 %)
-    PR  diameters: x ≤ 0.7 · x_0;  volumes: x ≤ 0.343 · x_0   (0.7³)
-    SD  otherwise
-
-checked in that order (a lesion 30 % below baseline that has doubled from its
-nadir is PD). The boundaries are inclusive, as in RECIST ("at least 30 %
-decrease", "at least 20 % increase"); a ratio within 1e-9 (relative) of a
-boundary counts as on it, so a sphere whose diameter is exactly 0.7 × baseline
-is PR whether given as a diameter or as a volume. The +5 mm absolute increase
-applies to diameters only. New lesions are not modelled here.
-
-The best overall response is the best assessment (CR > PR > SD > PD) up to
-and including the first PD, unconfirmed (no 4-week confirmation of CR/PR).
-An SD counts towards it only at least ``sd_min_duration`` days after baseline
-(RECIST: "in general not less than 6–8 weeks"; 0 by default): an earlier SD
-followed by PD gives PD, and with neither PD nor a qualifying response the
-best overall response is ``None`` (not evaluable). Time to progression is the
-time of the first PD minus the baseline time.
+The rule (:mod:`chemohost.recist`, shared with the virtual trial): at each assessment after baseline
+CR when the value is at or below ``complete_below``, else PD when it is ≥ 1.2 × nadir and ≥ nadir + 5 mm
+(diameters) or ≥ 1.728 × nadir (volumes, 1.2³), else PR when ≤ 0.7 × baseline (diameters) or ≤ 0.343 ×
+baseline (volumes, 0.7³), else SD; boundaries inclusive. The best overall response is the best
+assessment up to and including the first PD (unconfirmed), an SD counting only ``sd_min_duration`` days
+after baseline; ``None`` when nothing qualifies (not evaluable). Time to progression is the time of the
+first PD minus the baseline time. New lesions are not modelled by :func:`recist`; :func:`recist_table`
+takes their days (``new_lesions``).
 """
 
 from __future__ import annotations
@@ -37,19 +21,12 @@ import xarray as xr
 from .._deprecation import keyword_options
 from .._errors import unknown
 from ..quantities import TUMOUR_VOLUME
+from ..recist import RECIST_CLASSES, RECIST_THRESHOLDS, assess, best_overall
 from ._inputs import OutcomeError, as_curves, as_times, cohort_curves, times_first
 from ._mrecist import treatment_window
 
 __all__ = ["RECIST_CLASSES", "RecistResult", "recist", "recist_table"]
 
-RECIST_CLASSES = ("CR", "PR", "SD", "PD")
-RECIST_THRESHOLDS = {
-    # kind: (PR bound on x/x_0, PD bound on x/x_nadir, PD absolute increase, unit)
-    "diameter": (0.7, 1.2, 5.0, "mm"),
-    "volume": (0.343, 1.728, 0.0, "mm3"),
-}
-"""Sphere equivalents: 0.343 = 0.7³ and 1.728 = 1.2³; a 5-mm-diameter lesion is π/6 · 5³ ≈ 65.4 mm³."""
-BOUNDARY_RTOL = 1e-9
 _CODES = np.array([None, *RECIST_CLASSES], dtype=object)  # 0 baseline, 1 CR, 2 PR, 3 SD, 4 PD
 
 
@@ -82,35 +59,6 @@ def _kind(kind: str) -> tuple[float, float, float, str]:
     if kind not in RECIST_THRESHOLDS:
         raise OutcomeError(unknown("RECIST measurement kind", str(kind), RECIST_THRESHOLDS))
     return RECIST_THRESHOLDS[kind]
-
-
-def assess(values: np.ndarray, kind: str, complete_below: float = 0.0) -> np.ndarray:
-    """Response codes (0 baseline, 1 CR, 2 PR, 3 SD, 4 PD) of curves ``values[m, n]``; column 0 is baseline."""
-    pr, pd_ratio, pd_abs, _ = _kind(kind)
-    baseline = values[:, :1]
-    nadir = np.minimum.accumulate(values, axis=1)
-    nadir = np.concatenate([baseline, nadir[:, :-1]], axis=1)
-    complete = values <= complete_below
-    progression = (values >= pd_ratio * nadir * (1 - BOUNDARY_RTOL)) & (values > nadir)
-    if pd_abs:
-        progression &= values - nadir >= pd_abs * (1 - BOUNDARY_RTOL)
-    partial = values <= pr * baseline * (1 + BOUNDARY_RTOL)
-    codes = np.select([complete, progression, partial], [1, 4, 2], 3)
-    codes[:, 0] = 0
-    return codes
-
-
-def best_overall(times: np.ndarray, codes: np.ndarray, sd_min_duration: float = 0.0):
-    """Best overall response code (0 none), time to first PD [day from baseline] (NaN if none) and PD flag."""
-    is_pd = codes == 4
-    progressed = is_pd.any(axis=1)
-    first = np.where(progressed, np.argmax(is_pd, axis=1), codes.shape[1])
-    early_sd = (codes == 3) & (times - times[0] < sd_min_duration)
-    before = (np.arange(codes.shape[1]) <= first[:, None]) & (codes > 0) & ~early_sd
-    best = np.where(before, codes, 99).min(axis=1)
-    best[best == 99] = 0
-    ttp = np.where(progressed, times[np.minimum(first, codes.shape[1] - 1)] - times[0], np.nan)
-    return best, ttp, progressed
 
 
 def _duration(sd_min_duration) -> float:
@@ -160,11 +108,11 @@ def recist(times, values, *, kind: str = "volume", complete_below: float = 0.0,
     if not x[0, 0] > 0:
         raise OutcomeError(f"values[0] = {x[0, 0]:g}: the baseline {kind} must be positive (measurable disease)")
     codes = assess(x, kind, complete_below)
-    best, ttp, progressed = best_overall(t, codes, _duration(sd_min_duration))
+    best, pd_time, progressed = best_overall(t, codes, _duration(sd_min_duration))
     return RecistResult(
         responses=tuple(_CODES[codes[0]]),
         best_overall_response=_CODES[best[0]],
-        time_to_progression=float(ttp[0]),
+        time_to_progression=float(pd_time[0] - t[0]),
         progressed=bool(progressed[0]),
         follow_up=float(t[-1] - t[0]),
     )
@@ -231,14 +179,14 @@ def recist_table(results: xr.Dataset | xr.DataArray, *, start: float, arm_dim: s
         seen = _new_lesion_days(new_lesions, volume, float(start)).reshape(-1, 1)
         codes[(t[None, :] >= seen) & (np.arange(t.size) > 0)] = 4
     codes[~finite] = 0
-    best, ttp, progressed = best_overall(t, codes, _duration(sd_min_duration))
+    best, pd_time, progressed = best_overall(t, codes, _duration(sd_min_duration))
     last = np.where(finite.any(axis=1), t[t.size - 1 - np.argmax(finite[:, ::-1], axis=1)] - t[0], np.nan)
     index = pd.MultiIndex.from_product([volume[d].to_numpy() for d in volume.dims[:-1]], names=list(volume.dims[:-1]))
     table = index.to_frame(index=False)
     if has_arm:
         table = table.rename(columns={arm_dim: "arm"})
     table["best overall response"] = pd.Series(_CODES[best], index=table.index, dtype=object)
-    table["time to progression [day]"] = ttp
+    table["time to progression [day]"] = pd_time - t[0]
     table["progressed"] = progressed
     table["follow-up [day]"] = last
     table.attrs = {"start [day]": float(start)}

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..recist import sphere_volume
 from ._distributions import Distribution
 from ._errors import TrialError
 
@@ -57,11 +58,6 @@ GROWTH_RATE = "Exponential growth rate [1/day]"
 INITIAL_VOLUME = "Initial tumour volume [mm3]"
 BASELINE_ANC = "Baseline neutrophil count [1/nL]"
 BSA = "Body surface area [m2]"
-
-
-def sphere_volume(sld):
-    """Sphere-equivalent volume [mm3] of a sum of diameters [mm]: π/6·SLD³."""
-    return math.pi / 6 * np.asarray(sld, float) ** 3
 
 
 def block_rng(seed: int, block: int) -> np.random.Generator:

@@ -1,12 +1,13 @@
 r"""Per-patient clinical endpoints, vectorised over patients (no per-patient Python loop).
 
-- **RECIST 1.1** (Eisenhauer et al. 2009) on scheduled scans of the sum of longest diameters (SLD):
-  progression (PD) at a scan when SLD ≥ 1.2 × nadir *and* SLD − nadir ≥ 5 mm, the nadir being the
-  smallest SLD on study before that scan (baseline included); partial response (PR) when
-  SLD ≤ 0.7 × baseline; complete response (CR) when SLD falls below ``cr_below`` mm (the continuous
-  model's stand-in for "all target lesions gone"); stable disease (SD) otherwise. The best overall
-  response is the best class over the scans up to and including the first PD (confirmation of
-  response is not required in randomised trials, RECIST 1.1).
+- **RECIST 1.1** (Eisenhauer et al. 2009) on scheduled scans of the sum of longest diameters (SLD),
+  by the rule of :mod:`chemohost.recist` (diameter form; shared with :mod:`chemohost.outcomes`):
+  complete response (CR) when SLD is at or below ``cr_below`` mm (the continuous model's stand-in for
+  "all target lesions gone"), else progression (PD) when SLD ≥ 1.2 × nadir *and* SLD − nadir ≥ 5 mm,
+  the nadir being the smallest SLD on study before that scan (baseline included), else partial
+  response (PR) when SLD ≤ 0.7 × baseline, else stable disease (SD). The best overall response is the
+  best class over the scans up to and including the first PD (confirmation of response is not
+  required in randomised trials, RECIST 1.1).
 - **Time to progression**: the first PD scan, observed if the patient is alive then; otherwise
   censored at the last scan before death or at the last scan of the horizon.
 - **Overall survival** in the structure of Claret et al. 2009: log-normal survival time,
@@ -15,37 +16,27 @@ r"""Per-patient clinical endpoints, vectorised over patients (no per-patient Pyt
 - **Neutropenia**: nadir ANC on the simulated grid; grade 4 = ANC < 0.5·10⁹/L (CTCAE v5).
 - **Dose intensity**: delivered / planned cytotoxic dose (dose factors summed over the
   administrations given inside the treatment window, over the number planned).
-
-These are re-implemented here on arrays rather than reused from :mod:`chemohost.outcomes`,
-which sits above the study layer and scores one curve at a time.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from ..recist import RECIST_CLASSES, assess, best_overall, sphere_diameter, sphere_volume
 
 __all__ = ["RESPONSES", "sld_from_volume", "volume_from_sld", "recist_endpoints", "time_to_progression",
            "overall_survival", "neutropenia", "dose_intensity", "log2_fold_change"]
 
-RESPONSES = ("CR", "PR", "SD", "PD")
+RESPONSES = RECIST_CLASSES
 """Best-response codes 0..3, best first."""
 
-PD_RELATIVE = 1.2
-PD_ABSOLUTE = 5.0  # mm
-PR_RELATIVE = 0.7
 GRADE4_ANC = 0.5  # 1e9/L
 
 
-def sld_from_volume(volume) -> np.ndarray:
-    """Sum of diameters [mm] of a sphere-equivalent volume [mm3]: (6V/π)^(1/3)."""
-    return np.cbrt(6.0 / math.pi * np.maximum(np.asarray(volume, float), 0.0))
-
-
-def volume_from_sld(sld) -> np.ndarray:
-    """π/6·SLD³ [mm3]."""
-    return math.pi / 6.0 * np.asarray(sld, float) ** 3
+sld_from_volume = sphere_diameter
+"""Sum of diameters [mm] of a sphere-equivalent volume [mm3]: (6V/π)^(1/3)."""
+volume_from_sld = sphere_volume
+"""π/6·SLD³ [mm3]."""
 
 
 def recist_endpoints(scan_times, sld, cr_below: float = 5.0):
@@ -68,18 +59,8 @@ def recist_endpoints(scan_times, sld, cr_below: float = 5.0):
     sld = np.atleast_2d(np.asarray(sld, float))
     if sld.shape[1] != scan_times.size or scan_times.size < 2:
         raise ValueError("recist_endpoints needs a baseline and at least one scan, one column per scan time")
-    base = sld[:, 0]
-    nadir_before = np.minimum.accumulate(sld, axis=1)[:, :-1]
-    after = sld[:, 1:]
-    pd = (after >= PD_RELATIVE * nadir_before) & (after - nadir_before >= PD_ABSOLUTE)
-    progressed = pd.any(axis=1)
-    first = np.where(progressed, np.argmax(pd, axis=1), after.shape[1] - 1)
-    code = np.where(after < cr_below, 0, np.where(after <= PR_RELATIVE * base[:, None], 1, 2))
-    code = np.where(pd, 3, code)
-    counted = np.arange(after.shape[1])[None, :] <= first[:, None]
-    best = np.where(counted, code, 3).min(axis=1).astype(np.int8)
-    pd_time = np.where(progressed, scan_times[1:][first], np.nan)
-    return pd_time, progressed, best
+    best, pd_time, progressed = best_overall(scan_times, assess(sld, "diameter", cr_below))
+    return pd_time, progressed, (best - 1).astype(np.int8)
 
 
 def time_to_progression(scan_times, pd_time, os_time):

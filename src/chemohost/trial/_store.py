@@ -98,11 +98,12 @@ def _write_json_atomic(path: Path, data: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    _fsync(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -292,15 +293,8 @@ class TrialStore:
                 continue
             paths = [base] if base.is_file() else [base, *base.rglob("*")]
             for p in paths:
-                if p.is_file():
-                    fd = os.open(p, os.O_RDONLY)
-                    try:
-                        os.fsync(fd)
-                    finally:
-                        os.close(fd)
-                else:
-                    _fsync_dir(p)
-            _fsync_dir(base.parent)
+                _fsync(p)
+            _fsync(base.parent)
 
     def dataset(self, *, partial: bool = False) -> xr.Dataset:
         """The stored results (lazy, Zarr-backed); an unfinished store is refused unless ``partial``."""
@@ -338,7 +332,7 @@ def _write_json_lines(path: Path, entries: list[dict]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    _fsync(path.parent)
 
 
 def open_trial_store(path: str | Path, *, partial: bool = False) -> xr.Dataset:

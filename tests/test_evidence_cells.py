@@ -31,9 +31,16 @@ TSAI_NODULES, TSAI_DAY, TSAI_VOLUME = 6.33, 35.0, 4265.0  # Tsai 2011: lung nodu
 B16F1_IV_EFFICIENCY, B16F11_IV_EFFICIENCY = 0.0012, 0.0074  # lung metastases per i.v. cell, MetastaticInefficiency2012
 MMP9_KNOCKOUT_LUNG_BURDEN_RATIO = 1 - 0.80  # MMTV-PyVT, spontaneous lung metastasis, Martin 2008
 BENZEKRY_LLC_DECELERATION = 0.0809  # 1/day, Benzekry2014LLC (VALIDATION V9)
+EPC_VESSEL_SHARE = (0.07, 0.10)  # share of tumour vessels from BM-derived EPCs, MMTV-PyMT (Nolan 2007, review Table 1)
+EPC_SHARE_RANGE = (0.01, 0.25)  # judgement within the published <0.01% .. 100% spread
+GCSF_EPC_PER_UL = (0.007, 1.9)  # CD133+/VEGFR-2+ cells before and after G-CSF, Powell 2005
+GCSF_CD34_CD133_PER_UL = (1.5, 52.4)  # same cohort, Hill 2005
+GCSF_DOSE_NG_PER_KG_DAY = 10_000.0  # 10 ug/kg/day s.c. for 5 days, Hill 2005
+FILGRASTIM_CL_ML_MIN_KG = 0.6  # filgrastim SmPC
 
 UPGRADED = {"RMM1Host": ("Myeloid response half-life [day]", "Myeloid mobilisation by G-CSF [-]",
-                         "Homed myeloid turnover rate [1/day]", "Gemcitabine CEP kill EC50 [ng/mL]"),
+                         "Homed myeloid turnover rate [1/day]", "Gemcitabine CEP kill EC50 [ng/mL]",
+                         "EPC vasculogenic support [1/day]", "CEP mobilisation by G-CSF [-]"),
             "MetastasisHost": ("Metastatic dissemination coefficient [cell^(-gamma)/day]",
                                "Inoculated-cell arrest rate [1/day]", "MMP-9 colonisation gain [-]",
                                "Inoculated-cell establishment probability [-]", "MMP-9 dissemination gain [-]")}
@@ -81,6 +88,34 @@ def test_gemcitabine_cep_kill_ec50_is_the_endothelial_ic50():
     mw = get_drug("gemcitabine").molecular_weight.value  # g/mol
     ng_per_ml = GEMCITABINE_ENDOTHELIAL_IC50_NM * 1e-9 * mw * 1e6  # mol/L × g/mol → g/L → ng/mL
     assert HOST["Gemcitabine CEP kill EC50 [ng/mL]"].value == pytest.approx(ng_per_ml, rel=0.01)
+
+
+def test_epc_vasculogenic_support_from_the_published_vessel_share():
+    """Hahnfeldt capacity: angiogenic production b·V, vasculogenic b_E·B_E·K (B_E = 1 at rest). A share f of new
+    vessels from EPCs at the set point V = K gives b_E = f/(1 − f)·b, with b the LLC refit's stimulation rate."""
+    b = get_parameter_set("Benzekry2014LLCHahnfeldt").values["Vascular stimulation rate [1/day]"].value
+
+    def support(f):
+        return f / (1 - f) * b
+
+    value = HOST["EPC vasculogenic support [1/day]"]
+    assert value.value == pytest.approx(support(_mid(EPC_VESSEL_SHARE)), rel=0.01)
+    assert value.range == pytest.approx([support(f) for f in EPC_SHARE_RANGE], rel=0.01)
+    assert value.range[0] < support(EPC_VESSEL_SHARE[0]) < support(EPC_VESSEL_SHARE[1]) < value.range[1]
+
+
+def test_cep_mobilisation_by_gcsf_from_the_steady_state_rise():
+    """E = 1 + σ_G·(G − 1) at steady state; G is the mean filgrastim level D/(CL·τ) over the endogenous level."""
+    baseline = get_parameter_set("Quartino2014").values["Baseline plasma G-CSF [pg/mL]"].value / 1000  # ng/mL
+    fold = GCSF_DOSE_NG_PER_KG_DAY / (FILGRASTIM_CL_ML_MIN_KG * 1440) / baseline
+
+    def sigma(cells, g_fold):
+        return (cells[1] / cells[0] - 1) / (g_fold - 1)
+
+    value = HOST["CEP mobilisation by G-CSF [-]"]
+    assert value.value == pytest.approx(sigma(GCSF_EPC_PER_UL, fold), rel=0.01)
+    assert value.range == pytest.approx([sigma(GCSF_CD34_CD133_PER_UL, fold), sigma(GCSF_EPC_PER_UL, fold / 2)],
+                                        rel=0.01)
 
 
 def test_arrest_rate_leaves_one_percent_after_a_day():

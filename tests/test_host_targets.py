@@ -19,7 +19,8 @@ import chemohost as ch
 from chemohost.citations import get_citation
 from chemohost.parameters import get_parameter_set
 from chemohost.study import load_study, plan_study, reference_study
-from chemohost.targets import METRONOMIC, MTD_CYCLOPHOSPHAMIDE, TARGETS, target_checks, target_table
+from chemohost.targets import (METRONOMIC, MTD_CYCLOPHOSPHAMIDE, PACLITAXEL_MTD, TARGETS, target_checks,
+                               target_table)
 
 ARMS = {
     "vehicle": None,
@@ -30,6 +31,7 @@ ARMS = {
     MTD_CYCLOPHOSPHAMIDE: "cyclophosphamide 150 mg/kg iv bolus on day 10 + "
                           "cyclophosphamide 100 mg/kg iv bolus on day 13",
     "anti-VEGFR2 alone": "DC101 800 ug iv q3d from day 10",
+    PACLITAXEL_MTD: "paclitaxel 25 mg/kg iv bolus q7d x3 from day 10",
 }
 STUDIES = ("reference.yaml", "gingis_velitski.yaml")
 
@@ -72,7 +74,9 @@ def test_targets_are_published_numbers_with_sources():
 def test_targets_skip_results_without_their_arms(arms):
     only = arms.sel(arm=["vehicle", METRONOMIC[20]])
     assert [c.id for c in target_checks(only)] == ["Q1", "Q10"]
-    assert [c.id for c in target_checks(arms.drop_vars("Circulating neutrophils [1e9/L]"))] == ["Q7", "Q9", "Q10"]
+    assert [c.id for c in target_checks(arms.drop_vars("Circulating neutrophils [1e9/L]"))] == [
+        "Q7", "Q9", "Q10", "Q11", "Q12"]
+    assert [c.id for c in target_checks(arms.sel(arm=["vehicle", PACLITAXEL_MTD]))] == ["Q11", "Q12"]
     assert [c.id for c in target_checks(arms.drop_vars("Circulating myeloid cells [-]"))] == [
         t.id for t in TARGETS if t.id != "Q9"]
 
@@ -147,3 +151,16 @@ def test_unchanged_vegf_target_reads_the_sampling_day_further_from_one(arms):
     scaled = arms.assign({"VEGF-A [-]": xr.where(vegf["arm"] == METRONOMIC[20], vegf * scale, vegf)})
     np.testing.assert_allclose(q10.value(scaled), 0.5, rtol=1e-9)
     assert not q10.check(scaled).passed
+
+
+def test_dose_dense_targets_read_treatment_day_21(arms):
+    """Q11 and Q12 read the fold over vehicle on treatment day 21 of weekly MTD paclitaxel, not its peak."""
+    for target_id, name in (("Q11", "Circulating endothelial progenitors [-]"), ("Q12", "VEGF-A [-]")):
+        target = next(t for t in TARGETS if t.id == target_id)
+        series = arms[name]
+        t = series["time"] - 10.0
+        scale = xr.where(t >= 20.5, 2.0, xr.where((t > 1) & (t < 3), 5.0, 1.0))
+        scaled = arms.assign({name: xr.where(series["arm"] == PACLITAXEL_MTD, series * scale, series)})
+        fold = (series.sel(arm=PACLITAXEL_MTD) / series.sel(arm="vehicle")).interp(time=31.0)
+        expected = 2.0 * float(np.median(fold.values))
+        np.testing.assert_allclose(target.value(scaled), expected, rtol=1e-9)

@@ -77,8 +77,12 @@ def test_a_second_run_into_a_held_folder_is_refused(tmp_path, study):
     first = start(study, out)
     lock = tmp_path / ".out.lock"
     wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid), first)
-    second = start(study, out, "--seed", "7")
-    _, err = second.communicate(timeout=300)
+    first.send_signal(signal.SIGSTOP)  # hold the first run inside the folder until the second has tried it
+    try:
+        second = start(study, out, "--seed", "7")
+        _, err = second.communicate(timeout=300)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err

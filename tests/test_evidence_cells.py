@@ -132,6 +132,7 @@ def test_mmp9_colonisation_gain_from_knockout_colony_ratios():
     assert value.value == pytest.approx(-math.log(geometric_mean_ratio), rel=0.03)  # two significant figures
 
 
+@pytest.mark.slow  # compiles its own model (about 20 s on 2 cores); keeps make test under 10 minutes
 def test_dissemination_coefficient_reproduces_the_published_nodule_count():
     """The model's cohorts, under a Gompertz LLC primary from 1 mm3 through Tsai's day-35 volume, emit Tsai's mean
     nodule count with the MetastasisHost coefficient (γ = 1); μ is rounded to two significant figures (≤ 4%)."""

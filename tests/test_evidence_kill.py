@@ -150,6 +150,7 @@ def xenograft_model():
                   "drugs": {"gemcitabine": {"kill": "linear"}, "doxorubicin": {"kill": "linear"}}})
 
 
+@pytest.mark.slow  # compiles its own model (about 20 s on 2 cores); keeps make test under 10 minutes
 @pytest.mark.parametrize(("regimen", "day", "published"), [
     ("gemcitabine 120 mg/kg iv bolus q3d x4 from day 0", 19.0,
      math.exp(-np.mean([math.log(1.0 / (1.0 - pct / 100.0)) for pct in MERRIMAN_LUNG.values()]))),

@@ -136,10 +136,7 @@ def run(rows, suite: Path, workers: int, timeout: float) -> list[dict[str, objec
     if workers <= 1:
         results = [run_case(j) for j in jobs]
     else:
-        # workers forked from a fresh fork server (or spawned), never from this process, whose threads'
-        # held locks a fork would copy (the hazard that hung chemohost's robustness checks)
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        with multiprocessing.get_context(method).Pool(workers, maxtasksperchild=100) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=100) as pool:
             results = pool.map(run_case, jobs, chunksize=4)
     for row, result in zip(rows, results):
         result["components"] = ", ".join(row["components"])

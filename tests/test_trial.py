@@ -12,9 +12,10 @@ import math
 import numpy as np
 import pytest
 
+from chemohost.recist import sphere_diameter, sphere_volume
 from chemohost.trial import BLOCK, TrialError, acceptance_rates, draw_cohort, load_trial, simulate_patients
 from chemohost.trial._endpoints import (dose_intensity, neutropenia, overall_survival, recist_endpoints,
-                                        sld_from_volume, time_to_progression, volume_from_sld)
+                                        time_to_progression)
 
 SHORT_ARMS = {"paclitaxel": "paclitaxel 80 mg/m2 iv over 1 h q7d x4",
               "paclitaxel + CCR2 antagonist": "paclitaxel 80 mg/m2 iv over 1 h q7d x4 + ccr2_antagonist 1000 mg/day "
@@ -105,7 +106,7 @@ def test_covariates_follow_their_declared_distributions(nsclc):
         assert abs(logs.mean() - math.log(spec[key].median)) < 4 * spec[key].sdlog / math.sqrt(n), key
         assert abs(logs.std() / spec[key].sdlog - 1) < 4 / math.sqrt(2 * n), key
     # the initial tumour and Circ0 are the covariates
-    np.testing.assert_allclose(sld_from_volume(cohort.parameters["Initial tumour volume [mm3]"]),
+    np.testing.assert_allclose(sphere_diameter(cohort.parameters["Initial tumour volume [mm3]"]),
                                cohort.covariates["baseline_sld"], rtol=1e-12)
     np.testing.assert_array_equal(cohort.parameters["Baseline neutrophil count [1/nL]"],
                                   cohort.covariates["baseline_anc"])
@@ -188,7 +189,7 @@ def test_neutropenia_and_dose_intensity():
     factors = np.array([[1.0, 0.75, 0.75, 0.75], [1.0, 1.0, 1.0, 1.0]])
     cytotoxic = np.array([True, True, True, True])
     np.testing.assert_allclose(dose_intensity(times, factors, cytotoxic, 4, window=182), [2.5 / 4, 3 / 4])
-    np.testing.assert_allclose(sld_from_volume(volume_from_sld([10.0, 70.0])), [10.0, 70.0])
+    np.testing.assert_allclose(sphere_diameter(sphere_volume([10.0, 70.0])), [10.0, 70.0])
 
 
 def test_simulated_endpoints_agree_with_the_stored_scans(short, short_run):

@@ -63,8 +63,6 @@ def _checks(results):
     return study_checks(results)
 
 
-
-
 def _holds(results, ids: list[str], draws: np.ndarray) -> np.ndarray:
     """Whether each conclusion holds in each draw (rows: every patient of ``results``; False where not evaluated).
 

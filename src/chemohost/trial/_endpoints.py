@@ -22,21 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..recist import RECIST_CLASSES, assess, best_overall, sphere_diameter, sphere_volume
+from ..recist import RECIST_CLASSES, assess, best_overall
 
-__all__ = ["RESPONSES", "sld_from_volume", "volume_from_sld", "recist_endpoints", "time_to_progression",
+__all__ = ["RESPONSES", "recist_endpoints", "time_to_progression",
            "overall_survival", "neutropenia", "dose_intensity", "log2_fold_change"]
 
 RESPONSES = RECIST_CLASSES
 """Best-response codes 0..3, best first."""
 
 GRADE4_ANC = 0.5  # 1e9/L
-
-
-sld_from_volume = sphere_diameter
-"""Sum of diameters [mm] of a sphere-equivalent volume [mm3]: (6V/π)^(1/3)."""
-volume_from_sld = sphere_volume
-"""π/6·SLD³ [mm3]."""
 
 
 def recist_endpoints(scan_times, sld, cr_below: float = 5.0):

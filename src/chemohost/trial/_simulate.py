@@ -18,10 +18,11 @@ import xarray as xr
 
 from ..drugs import get_drug
 from ..engine import simulate
+from ..recist import sphere_diameter
 from ._cohort import BLOCK, COVARIATES, GROWTH_RATE, draw_cohort
 from ._design import SURVIVAL_KEYS, Trial
 from ._endpoints import (RESPONSES, dose_intensity, log2_fold_change, neutropenia, overall_survival,
-                         recist_endpoints, sld_from_volume, time_to_progression)
+                         recist_endpoints, time_to_progression)
 from ._errors import TrialError
 
 __all__ = ["simulate_patients", "TUMOUR", "ANC"]
@@ -84,10 +85,10 @@ def _arm(trial: Trial, arm: str, cohort, grid: np.ndarray, threads: int | None):
     rate = cohort.parameters[GROWTH_RATE]
     vol_end = volume[:, at[s.treatment_window]]
     vol_scans[:, ~inside] = vol_end[:, None] * np.exp(rate[:, None] * (scans[~inside][None, :] - s.treatment_window))
-    sld_scans = sld_from_volume(vol_scans)
+    sld_scans = sphere_diameter(vol_scans)
     sld0 = sld_scans[:, 0]
     pd_time, _, best = recist_endpoints(scans, sld_scans, s.cr_below)
-    sld_landmark = sld_from_volume(volume[:, at[s.os_landmark]])
+    sld_landmark = sphere_diameter(volume[:, at[s.os_landmark]])
     surv = trial.survival
     os_time, died = overall_survival(sld0, sld_landmark, cohort.os_deviate,
                                      {k: surv[v] for k, v in SURVIVAL_KEYS.items()}, s.follow_up)

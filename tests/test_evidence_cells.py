@@ -31,6 +31,7 @@ TSAI_NODULES, TSAI_DAY, TSAI_VOLUME = 6.33, 35.0, 4265.0  # Tsai 2011: lung nodu
 B16F1_IV_EFFICIENCY, B16F11_IV_EFFICIENCY = 0.0012, 0.0074  # lung metastases per i.v. cell, MetastaticInefficiency2012
 MMP9_KNOCKOUT_LUNG_BURDEN_RATIO = 1 - 0.80  # MMTV-PyVT, spontaneous lung metastasis, Martin 2008
 BENZEKRY_LLC_DECELERATION = 0.0809  # 1/day, Benzekry2014LLC (VALIDATION V9)
+BENZEKRY_CODE_GAMMA = 1.0  # dissemination exponent fixed in the authors' code, Benzekry2020 (model.py, simulate_f.m)
 EPC_VESSEL_SHARE = (0.07, 0.10)  # share of tumour vessels from BM-derived EPCs, MMTV-PyMT (Nolan 2007, review Table 1)
 EPC_SHARE_RANGE = (0.01, 0.25)  # judgement within the published <0.01% .. 100% spread
 GCSF_EPC_PER_UL = (0.007, 1.9)  # CD133+/VEGFR-2+ cells before and after G-CSF, Powell 2005
@@ -148,6 +149,13 @@ def test_dissemination_coefficient_reproduces_the_published_nodule_count():
     assert float(ds[N][0, -1]) == pytest.approx(TSAI_NODULES, rel=0.04)
     assert np.isclose(MET["Metastatic dissemination exponent [-]"].value, 1.0)  # the count was matched with γ = 1
 
+
+def test_dissemination_exponent_is_the_authors_implementation_value():
+    """γ is the exponent Benzekry's public code fixes in d = μ·V^γ (V-code); μ above was matched with that γ."""
+    value = MET["Metastatic dissemination exponent [-]"]
+    assert value.tag == "V-code" and value.citation == "Benzekry2020"
+    assert value.value == BENZEKRY_CODE_GAMMA
+    assert value.range[0] < value.value <= value.range[1]
 
 def test_establishment_probability_is_fidlers_iv_efficiency():
     """dI/dt = −k_c·I with establishment k_c·p_col·I: colonies per injected cell = p_col = p_0 in an untreated host

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy
 
 import chemohost as ch
 from chemohost.citations import get_citation
@@ -65,6 +66,18 @@ def test_myeloid_half_life_is_the_mouse_neutrophil_lifetime():
     assert HOST["Myeloid response half-life [day]"].value == pytest.approx(math.log(2) * NEUTROPHIL_LIFETIME_MOUSE,
                                                                          rel=0.01)
 
+
+def test_neutrophil_transit_time_is_four_mouse_circulating_lifetimes():
+    """Friberg blood neutrophils leave at k_tr = 4/MTT (dCirc/dt = k_tr·(Tr3 − Circ)), so their mean lifetime is
+    MTT/4; the mouse lifetime (Pillay 2010) sets MTT. The model's own Circ equation is checked symbolically."""
+    value = get_parameter_set("MouseNeutrophils").values["Neutrophil mean transit time [day]"]
+    assert value.tag == "C" and value.citation == "Pillay2010"
+    assert value.value == pytest.approx(4 * NEUTROPHIL_LIFETIME_MOUSE, rel=1e-12)
+    assert value.range[0] < value.value < value.range[1]
+    model = ch.Model({"species": "mouse", "tumour": "absent", "growth": "none", "toxicity": "friberg"})
+    circ = next(s for s in model.states if s.name == "Circulating neutrophils [1e9/L]")
+    mtt = next(p for p in model.parameters if p.name == "Neutrophil mean transit time [day]")
+    assert sympy.simplify(sympy.diff(model.rhs[circ.name], circ.sym) + 4 / mtt.sym) == 0
 
 def test_gcsf_mobilisation_from_the_knockout_steady_state():
     """M_c = 1 + σ_MG·(G − 1) at G = 0 equals the knockout's residual neutrophils."""

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy
 
 import chemohost as ch
 from chemohost.citations import get_citation
@@ -31,6 +32,7 @@ TSAI_NODULES, TSAI_DAY, TSAI_VOLUME = 6.33, 35.0, 4265.0  # Tsai 2011: lung nodu
 B16F1_IV_EFFICIENCY, B16F11_IV_EFFICIENCY = 0.0012, 0.0074  # lung metastases per i.v. cell, MetastaticInefficiency2012
 MMP9_KNOCKOUT_LUNG_BURDEN_RATIO = 1 - 0.80  # MMTV-PyVT, spontaneous lung metastasis, Martin 2008
 BENZEKRY_LLC_DECELERATION = 0.0809  # 1/day, Benzekry2014LLC (VALIDATION V9)
+BENZEKRY_CODE_GAMMA = 1.0  # dissemination exponent fixed in the authors' code, Benzekry2020 (model.py, simulate_f.m)
 EPC_VESSEL_SHARE = (0.07, 0.10)  # share of tumour vessels from BM-derived EPCs, MMTV-PyMT (Nolan 2007, review Table 1)
 EPC_SHARE_RANGE = (0.01, 0.25)  # judgement within the published <0.01% .. 100% spread
 GCSF_EPC_PER_UL = (0.007, 1.9)  # CD133+/VEGFR-2+ cells before and after G-CSF, Powell 2005
@@ -64,6 +66,18 @@ def test_myeloid_half_life_is_the_mouse_neutrophil_lifetime():
     assert HOST["Myeloid response half-life [day]"].value == pytest.approx(math.log(2) * NEUTROPHIL_LIFETIME_MOUSE,
                                                                          rel=0.01)
 
+
+def test_neutrophil_transit_time_is_four_mouse_circulating_lifetimes():
+    """Friberg blood neutrophils leave at k_tr = 4/MTT (dCirc/dt = k_tr·(Tr3 − Circ)), so their mean lifetime is
+    MTT/4; the mouse lifetime (Pillay 2010) sets MTT. The model's own Circ equation is checked symbolically."""
+    value = get_parameter_set("MouseNeutrophils").values["Neutrophil mean transit time [day]"]
+    assert value.tag == "C" and value.citation == "Pillay2010"
+    assert value.value == pytest.approx(4 * NEUTROPHIL_LIFETIME_MOUSE, rel=1e-12)
+    assert value.range[0] < value.value < value.range[1]
+    model = ch.Model({"species": "mouse", "tumour": "absent", "growth": "none", "toxicity": "friberg"})
+    circ = next(s for s in model.states if s.name == "Circulating neutrophils [1e9/L]")
+    mtt = next(p for p in model.parameters if p.name == "Neutrophil mean transit time [day]")
+    assert sympy.simplify(sympy.diff(model.rhs[circ.name], circ.sym) + 4 / mtt.sym) == 0
 
 def test_gcsf_mobilisation_from_the_knockout_steady_state():
     """M_c = 1 + σ_MG·(G − 1) at G = 0 equals the knockout's residual neutrophils."""
@@ -148,6 +162,13 @@ def test_dissemination_coefficient_reproduces_the_published_nodule_count():
     assert float(ds[N][0, -1]) == pytest.approx(TSAI_NODULES, rel=0.04)
     assert np.isclose(MET["Metastatic dissemination exponent [-]"].value, 1.0)  # the count was matched with γ = 1
 
+
+def test_dissemination_exponent_is_the_authors_implementation_value():
+    """γ is the exponent Benzekry's public code fixes in d = μ·V^γ (V-code); μ above was matched with that γ."""
+    value = MET["Metastatic dissemination exponent [-]"]
+    assert value.tag == "V-code" and value.citation == "Benzekry2020"
+    assert value.value == BENZEKRY_CODE_GAMMA
+    assert value.range[0] < value.value <= value.range[1]
 
 def test_establishment_probability_is_fidlers_iv_efficiency():
     """dI/dt = −k_c·I with establishment k_c·p_col·I: colonies per injected cell = p_col = p_0 in an untreated host

@@ -211,9 +211,10 @@ def test_mouse_neutrophils_are_marked_placeholders():
                       "drugs": {"paclitaxel": {"myelosuppression": "linear"}}})
     system = [p for p in model.parameters if p.name.startswith(("Baseline neutrophil", "Neutrophil"))]
     assert len(system) == 3 and all(p.source.startswith("MouseNeutrophils:") for p in system)
-    tags = {p.name: p.tag for p in system}  # the baseline count is computed from Silva-Santana 2020 Table 3
-    assert tags.pop("Baseline neutrophil count [1/nL]") == "C" and set(tags.values()) == {"U"}
-    assert 3.0 <= model.parameter("Neutrophil mean transit time [day]").default <= 4.0
+    tags = {p.name: p.tag for p in system}  # baseline: Silva-Santana 2020 Table 3; MTT: Pillay 2010 lifetime
+    assert tags == {"Baseline neutrophil count [1/nL]": "C", "Neutrophil mean transit time [day]": "C",
+                    "Neutrophil feedback exponent [-]": "U"}
+    assert 2.0 <= model.parameter("Neutrophil mean transit time [day]").default <= 4.0
     assert model.parameter("Paclitaxel myelosuppression slope [1/uM]").required
     quartino = ch.Model({"species": "mouse", "tumour": "absent", "growth": "none", "toxicity": "quartino"})
     assert quartino.parameter("G-CSF elimination rate [1/day]").required

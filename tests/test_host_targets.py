@@ -128,7 +128,9 @@ def test_upgraded_values_cite_what_was_read():
                                         "CCR2 antagonist central volume [L]", "CCR2 antagonist clearance [L/day]",
                                         "CCR2 antagonist oral bioavailability [-]",
                                         "CCR2 antagonist coverage IC50 [ng/mL]", "Anakinra central volume [L]",
-                                        "Anakinra clearance [L/day]", "Anakinra absorption rate [1/day]"),
+                                        "Anakinra clearance [L/day]", "Anakinra absorption rate [1/day]",
+                                        "CCR2 antagonist absorption rate [1/day]",
+                                        "CCR2 antagonist ip bioavailability [-]"),
                 "MouseNeutrophils": ("Baseline neutrophil count [1/nL]",),
                 "Sladek1984": ("Cyclophosphamide central volume [L]",)}
     for set_name, names in upgraded.items():

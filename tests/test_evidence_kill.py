@@ -75,6 +75,50 @@ def test_cyclophosphamide_slope_solves_the_friberg_steady_state_of_shaked_2005()
     assert slope.range[0] < slope.value < slope.range[1]
 
 
+# Friberg 2002 paclitaxel leukocyte fit as transcribed in nlmixr2lib Friberg_2002_paclitaxel.R (DDMODEL00000186).
+FRIBERG_PACLITAXEL = {"slope_L_per_umol": 28.9, "cl_L_per_h": 285.0, "cl_range": (160.0, 540.0), "omega2_slope": 0.176}
+KM_MOUSE, BSA_ADULT = 3.0, 1.6  # Freireich 1966 constants: mouse km 3.0 kg/m2; adult human 60 kg, 1.6 m2
+
+
+def _paclitaxel_clearance_l_h_kg() -> float:
+    cl = _value("Eiseman1994", "Paclitaxel clearance [L/day]")
+    assert cl.unit == "mL/min/kg"
+    return cl.value * 60.0 / 1000.0
+
+
+def test_paclitaxel_slope_is_the_friberg_slope_at_equitoxic_mg_per_m2_doses():
+    """Equal drive slope x AUC for a mouse dose D [mg/kg] and the human dose D x 3.0 kg/m2 x 1.6 m2."""
+    slope = _value("RMM1", "Paclitaxel myelosuppression slope [1/uM]")
+    mw = _value("Eiseman1994", "Paclitaxel molecular weight [g/mol]").value
+    f, cl_m = FRIBERG_PACLITAXEL, _paclitaxel_clearance_l_h_kg()
+    # the drive of one 25 mg/kg mouse dose equals the fit's drive of 75 mg/m2 in a 1.6 m2 patient, whatever the dose
+    for dose in (10.0, 25.0):
+        human_drive_h = f["slope_L_per_umol"] * dose * KM_MOUSE * BSA_ADULT / mw * 1000.0 / f["cl_L_per_h"]
+        mouse_auc_uM_h = dose / cl_m / mw * 1000.0
+        assert slope.value == pytest.approx(human_drive_h / mouse_auc_uM_h, rel=2e-3)
+    expected = f["slope_L_per_umol"] * KM_MOUSE * BSA_ADULT * cl_m / f["cl_L_per_h"]
+    assert slope.tag == "C" and slope.value == pytest.approx(expected, rel=2e-3)
+    spread = math.exp(math.sqrt(f["omega2_slope"]))
+    low, high = (expected * f["cl_L_per_h"] / c for c in reversed(f["cl_range"]))
+    assert slope.range == pytest.approx((low / spread, high * spread), rel=3e-3)
+    # the per-concentration transfer it replaces: human slope x mouse AUC of 25 mg/kg in days, total aplasia
+    assert f["slope_L_per_umol"] * 25.0 / (cl_m * 24.0) / mw * 1000.0 > 150.0
+    for key in (slope.citation, "Freireich1966", "Rozencweig1981"):
+        get_citation(key)
+    assert {"Freireich1966", "Rozencweig1981"} <= set(get_parameter_set("RMM1").citations)
+
+
+def test_cyclophosphamide_potency_range_starts_at_the_inactive_pc3_course():
+    """36 mg/kg qd x4 alone: log cell kill -0.03 in PC-3 (read as at most 0.1 log10); the placeholder predicts > 1."""
+    k = _value("RMM1", "Cyclophosphamide kill potency [mL/ng/day]")
+    cl = _value("Sladek1984", "Cyclophosphamide clearance [L/day]").value * 1.44  # mL/min/kg -> L/day/kg
+    auc = 4 * 36.0 / cl * 1000.0  # ng.day/mL
+    assert k.tag == "proposed"  # a contradiction in magnitude, recorded, not a value
+    assert k.range[0] == pytest.approx(0.1 * math.log(10) / auc, rel=5e-3)
+    assert k.value * auc / math.log(10) > 1.0
+    get_citation("CyclophosphamideNLCQ2002")
+
+
 @pytest.fixture(scope="module")
 def neutrophil_model():
     """Friberg neutrophils under oral cyclophosphamide only: the smallest model holding the slope's equation."""

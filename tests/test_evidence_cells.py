@@ -39,10 +39,17 @@ GCSF_EPC_PER_UL = (0.007, 1.9)  # CD133+/VEGFR-2+ cells before and after G-CSF, 
 GCSF_CD34_CD133_PER_UL = (1.5, 52.4)  # same cohort, Hill 2005
 GCSF_DOSE_NG_PER_KG_DAY = 10_000.0  # 10 ug/kg/day s.c. for 5 days, Hill 2005
 FILGRASTIM_CL_ML_MIN_KG = 0.6  # filgrastim SmPC
+TOCILIZUMAB_DAY4_NEUTROPHILS = (0.683, 0.442)  # fraction of baseline in the two tocilizumab groups, Lok 2017
+TOCILIZUMAB_PLACEBO_DAY4 = 1.019  # placebo group, same study
+VEGF_GENE_TRANSFER_EPC_RISE = 2.19  # EPCs up 219% after VEGF165 gene transfer (culture assay), Kalka 2000
+VEGF_DAY7_FOLD_IM, VEGF_DAY7_FOLD_IMYO = 1.3, 1.8  # plasma VEGF on day 7 after intramuscular / intramyocardial transfer
+VEGF_MEDIAN_IM_PG_ML = (38.0, 41.0)  # median plasma VEGF before and on day 7 after intramuscular transfer, Freedman 2002
 
 UPGRADED = {"RMM1Host": ("Myeloid response half-life [day]", "Myeloid mobilisation by G-CSF [-]",
                          "Homed myeloid turnover rate [1/day]", "Gemcitabine CEP kill EC50 [ng/mL]",
-                         "EPC vasculogenic support [1/day]", "CEP mobilisation by G-CSF [-]"),
+                         "EPC vasculogenic support [1/day]", "CEP mobilisation by G-CSF [-]",
+                         "CEP mobilisation by VEGF-A [-]", "IL-1 angiogenic support [1/day]",
+                         "Myeloid mobilisation by IL-6 [-]"),
             "MetastasisHost": ("Metastatic dissemination coefficient [cell^(-gamma)/day]",
                                "Inoculated-cell arrest rate [1/day]", "MMP-9 colonisation gain [-]",
                                "Inoculated-cell establishment probability [-]", "MMP-9 dissemination gain [-]")}
@@ -188,3 +195,39 @@ def test_mmp9_dissemination_gain_from_the_knockout_lung_burden():
     low, high = (max(0.0, total - g) for g in reversed(colonisation.range))
     assert value.range == pytest.approx([low, high], abs=0.005)
     assert math.exp(-value.value - colonisation.value) == pytest.approx(MMP9_KNOCKOUT_LUNG_BURDEN_RATIO, rel=0.01)
+
+
+def test_cep_mobilisation_by_vegf_from_gene_transfer():
+    """E = 1 + σ_V·(V_g − 1) at steady state: the EPC rise after VEGF gene transfer over the plasma VEGF fold.
+    The range carries the other reading of '219%' (the new level) with the intramyocardial fold, and the median fold."""
+    def sigma(epc_fold, vegf_fold):
+        return (epc_fold - 1) / (vegf_fold - 1)
+
+    value = HOST["CEP mobilisation by VEGF-A [-]"]
+    assert value.value == pytest.approx(sigma(1 + VEGF_GENE_TRANSFER_EPC_RISE, VEGF_DAY7_FOLD_IM), rel=0.01)
+    median_fold = VEGF_MEDIAN_IM_PG_ML[1] / VEGF_MEDIAN_IM_PG_ML[0]
+    assert value.range == pytest.approx([sigma(VEGF_GENE_TRANSFER_EPC_RISE, VEGF_DAY7_FOLD_IMYO),
+                                         sigma(1 + VEGF_GENE_TRANSFER_EPC_RISE, median_fold)], rel=0.01)
+
+
+def test_il1_angiogenic_support_removes_the_angiogenic_production_in_the_knockout():
+    """dK/dt = −λ2·K + b·W − d·K·W^(2/3) + b_I·(I_1 − 1)·K: with I_1 = 0 (IL-1beta knockout, no vascularisation,
+    Voronov 2003) the lost support b_I·K equals the angiogenic production b·W at the set point W = K."""
+    b = get_parameter_set("Benzekry2014LLCHahnfeldt").values["Vascular stimulation rate [1/day]"].value
+    value = HOST["IL-1 angiogenic support [1/day]"]
+    knockout_il1, volume_over_capacity = 0.0, 1.0
+    lost_support = value.value * (1 - knockout_il1)  # per unit K, 1/day
+    assert lost_support == pytest.approx(b * volume_over_capacity, rel=1e-3)
+    assert value.range == pytest.approx([b / 3, 2 * b], rel=0.01)
+
+
+def test_il6_mobilisation_from_il6_receptor_blockade():
+    """M_c = 1 + σ_M6·(I_6 − 1) at I_6 = 0 (IL-6 receptor blocked) equals the day-4 neutrophils relative to placebo;
+    the range spans the two tocilizumab groups."""
+    def sigma(fraction):
+        return 1 - fraction / TOCILIZUMAB_PLACEBO_DAY4
+
+    value = HOST["Myeloid mobilisation by IL-6 [-]"]
+    assert 1 + value.value * (0 - 1) == pytest.approx(_mid(TOCILIZUMAB_DAY4_NEUTROPHILS) / TOCILIZUMAB_PLACEBO_DAY4,
+                                                     abs=0.002)
+    assert value.range == pytest.approx(sorted(sigma(f) for f in TOCILIZUMAB_DAY4_NEUTROPHILS), rel=0.01)

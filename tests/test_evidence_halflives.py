@@ -23,6 +23,10 @@ HOST = get_parameter_set("RMM1Host").values
 IL1B_PEAK_FOLD, IL1B_PEAK_MIN = 13.0, 120.0
 IL1B_LATER_FOLD, IL1B_LATER_MIN = (7.0, 9.0), 480.0
 
+# VEGF mRNA half-lives [min] once the hypoxic stimulus has gone (normoxia), and under hypoxia
+VEGF_MRNA_NORMOXIA_MIN = {"Shima1995VEGF": (30.0, 45.0), "Levy1996VEGF": (43.0, 43.0)}
+VEGF_MRNA_HYPOXIA_MAX_H = 8.0  # Shima 1995: 6-8 h
+
 # Stated assumptions of the source lines (as for the G-CSF half-life, tests/test_evidence_kinetics.py)
 RAT_WEIGHT_KG, MOUSE_WEIGHT_KG, EXPONENT = 0.25, 0.02, 0.25
 RAT_TO_MOUSE = (MOUSE_WEIGHT_KG / RAT_WEIGHT_KG) ** EXPONENT
@@ -64,3 +68,21 @@ def test_il1b_half_life_is_the_rat_lps_decay_scaled_to_a_mouse():
     high = decay_half_life(IL1B_PEAK_FOLD, IL1B_LATER_FOLD[1], dt_h) / 24.0
     assert value.range == pytest.approx([low, high], rel=0.01)
     assert low < value.value < high and value.range_rationale.strip()
+
+
+def test_vegf_half_life_is_the_mean_normoxic_mrna_half_life():
+    """Plasma VEGF follows its production within minutes, so the excess falls as fast as its mRNA decays."""
+    value = HOST["VEGF-A response half-life [day]"]
+    assert value.tag == "C" and value.unit == "day" and value.citation in VEGF_MRNA_NORMOXIA_MIN
+    midpoints = [np.mean(r) for r in VEGF_MRNA_NORMOXIA_MIN.values()]
+    assert value.value == pytest.approx(np.mean(midpoints) / 1440.0, rel=0.01)
+    low = min(r[0] for r in VEGF_MRNA_NORMOXIA_MIN.values()) / 1440.0
+    assert value.range == pytest.approx([low, VEGF_MRNA_HYPOXIA_MAX_H / 24.0], rel=0.01)
+    # the protein itself is far faster: rhVEGF165 33.7 min in patients (Eppler 2002), scaled to a mouse
+    protein_mouse_day = 33.7 * (MOUSE_WEIGHT_KG / 70.0) ** EXPONENT / 1440.0
+    assert protein_mouse_day < value.value / 5
+    # the rate stays below the fastest host state already in the model (G-CSF), so no new stiffness
+    k_gcsf = math.log(2) / HOST["G-CSF response half-life [day]"].value
+    assert math.log(2) / value.value < k_gcsf
+    for key in VEGF_MRNA_NORMOXIA_MIN:
+        get_citation(key)

@@ -87,6 +87,10 @@ def test_conditioning_report_shows_the_metastasis_section(conditioning, tmp_path
 
 # ------------------------------------------------------------------------------------------ V19
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "V19 fails at the study values since round 4 (recorded, not re-tuned): with its published values, among them the IL-1β "
+    "response half-life (Mekaouche 1996), IL-1 angiogenic support (Voronov 2003) and IL-6 myeloid gain (Lok 2017), the "
+    "median number of metastases with IL-1R blockade equals that without (ratio 1.00; burden 1.04, primary 0.91)"))
 def test_v19_il1_blockade_slows_the_primary_but_promotes_metastasis():
     """Read off the reference study (20 mice) as its report does."""
     results = run_study(_small(reference_study()))
@@ -96,14 +100,17 @@ def test_v19_il1_blockade_slows_the_primary_but_promotes_metastasis():
 
 def test_v19_needs_the_added_couplings(reference_plan):
     """MODEL_SPEC §11: with IL-1 only raising dissemination (no restraint of M2 homing, no myeloid permeability),
-    blocking it lowers metastasis; the added couplings reverse that."""
+    blocking it lowers metastasis; the added couplings raise what blocking leaves. Since round 4's published IL-1β
+    half-life, IL-1 angiogenic support and IL-6 myeloid gain they reverse the burden but no longer the count (0.99 in
+    the typical mouse), which is V19's recorded failure."""
     blocked = f"{PACLITAXEL} + {ANAKINRA}"
     off = {"IL-1 restraint of M2 homing [-]": 0.0, "Myeloid permeability gain [-]": 0.0}
     ratio = {}
     for label, extra in (("on", {}), ("off", off)):
         alone, both = (_typical(reference_plan, r, extra).isel(time=0) for r in (PACLITAXEL, blocked))
         ratio[label] = {q: float(both[q][0] / alone[q][0]) for q in (VOLUME, N, BURDEN)}
-    assert ratio["off"][N] < 1 < ratio["on"][N]
+    assert ratio["off"][N] < ratio["on"][N] and ratio["off"][N] < 1
+    assert ratio["off"][BURDEN] < 1 < ratio["on"][BURDEN]
     assert 0.8 <= ratio["on"][VOLUME] < 1.0 and 0.8 <= ratio["off"][VOLUME] < 1.0
 
 

@@ -33,9 +33,11 @@ JP11646_DOSE_MG_KG = {"iv": 20.0, "ip": 25.0}
 INCB3344_ORAL_BIOAVAILABILITY = 0.47  # Brodmerkel 2005, as quoted
 INCB3344_IV_HALF_LIFE_H = 1.0  # Brodmerkel 2005, as quoted
 MIN_PER_DAY = 1440.0
+P1C11_SCFV_KDR_KD = (2.1e-9, 5.9e-9)  # mol/L, BIAcore, the two VEGF-blocking anti-KDR scFv of Zhu 1998
 
 UPGRADED = ("Anakinra coverage IC50 [ng/mL]", "MMP-9 inhibitor coverage IC50 [ng/mL]",
-            "MMP-9 inhibitor molecular weight [g/mol]", "CCR2 antagonist absorption rate [1/day]")
+            "MMP-9 inhibitor molecular weight [g/mol]", "CCR2 antagonist absorption rate [1/day]",
+            "DC101 coverage IC50 [ng/mL]")
 
 
 def _ng_per_ml(molar, mw):
@@ -58,6 +60,21 @@ def test_anakinra_ic50_is_the_excess_needed_over_il1_at_its_kd():
     assert value.value == pytest.approx(_ng_per_ml(IL1RA_EXCESS_FOR_HALF_BLOCK * IL1RA_KD_MURINE_IL1R, mw), rel=0.01)
     assert value.range == pytest.approx([_ng_per_ml(k * IL1RA_KD_MURINE_IL1R, mw) for k in (10, 1000)], rel=0.01)
     get_citation("Dripps1991")
+
+
+def test_dc101_ic50_is_the_sibling_anti_kdr_affinity_in_the_sets_igg_mass_units():
+    # coverage C/(C + IC50) is the occupancy of a competitive blocker, so IC50 = Kd; the weaker
+    # of the two published affinities, converted with the set's own DC101 molecular weight
+    mw = AGENTS["DC101 molecular weight [g/mol]"].value
+    value = AGENTS["DC101 coverage IC50 [ng/mL]"]
+    assert value.value == pytest.approx(_ng_per_ml(max(P1C11_SCFV_KDR_KD), mw), rel=0.002)
+    assert value.range[0] == pytest.approx(_ng_per_ml(min(P1C11_SCFV_KDR_KD), mw), rel=0.002)
+    assert value.citation == "Zhu1998"
+    # 800 ug q3d (the reference schedule) still covers VEGFR2 at the trough: dose/V decays with CL/V
+    v = AGENTS["DC101 central volume [L]"].value * 0.02  # L, 20 g mouse
+    k = AGENTS["DC101 clearance [L/day]"].value / AGENTS["DC101 central volume [L]"].value
+    c_first_trough = 0.8e6 / (v * 1000) * math.exp(-3 * k)  # ng/mL after the first dose
+    assert c_first_trough / (c_first_trough + value.value) > 0.99
 
 
 def test_mmp9_inhibitor_is_sb3ct_throughout():

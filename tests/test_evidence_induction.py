@@ -5,8 +5,9 @@ The induction Emax and EC50 of paclitaxel (IL-1β, IL-6, MMP-9, EV niche signal)
 delayed induction after MTD cyclophosphamide were searched for; no fold change or time to peak
 at a stated exposure was found for them (each source line says what was searched), except the
 doxorubicin EV niche signal Emax, computed from the saturated endothelial CCL2 rise of
-Sinitskaya 2024. That value, and the drug concentrations over which Wang 2017 saw tumour-cell
-exosome release rise, are recomputed here in the parameters' units, with the model's own equation.
+Sinitskaya 2024, and its EC50, the largest one those saturated readings allow (round 5). These values,
+and the drug concentrations over which Wang 2017 saw tumour-cell exosome release rise, are recomputed
+here in the parameters' units, with the model's own equation.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ HOST = get_parameter_set("RMM1Host").values
 PACLITAXEL_NM, DOXORUBICIN_NM = (2.0, 1000.0), (20.0, 1000.0)  # tested concentrations, nmol/L
 PACLITAXEL_MW, DOXORUBICIN_MW = 853.9, 543.5  # g/mol (free bases)
 EARLIER_PACLITAXEL_EV_EC50 = 20_000.0  # ng/mL, the placeholder (kept)
+EARLIER_DOXORUBICIN_EV_EC50 = 200.0  # ng/mL, the placeholder replaced in round 5 (the Emax range was computed with it)
 EISEMAN_V, EISEMAN_K = 0.324, 14.5  # L/kg and 1/day, Eiseman1994 mouse paclitaxel PK (MODEL_SPEC §5.3)
 
 # Published numbers (Sinitskaya 2024, Biomed Khim 70:156, abstract): 24 h on coronary artery endothelial cells
@@ -31,10 +33,11 @@ DOXORUBICIN_UG_ML = (2.0, 6.0)
 CCL2_FOLD = (4.22, 3.98)  # CCL2 expression at those concentrations
 
 COMPUTED = "Doxorubicin EV niche signal induction Emax [-]"
+COMPUTED_EC50 = "Doxorubicin EV niche signal induction EC50 [ng/mL]"
 INDUCTION = [f"{drug} {channel} induction {what}" for drug, channel in (
     ("Paclitaxel", "IL-1beta"), ("Paclitaxel", "IL-6"), ("Paclitaxel", "MMP-9"), ("Paclitaxel", "EV niche signal"),
     ("Gemcitabine", "MMP-9"), ("Doxorubicin", "EV niche signal")) for what in ("Emax [-]", "EC50 [ng/mL]")]
-INDUCTION = [n for n in INDUCTION if n != COMPUTED] + [f"{channel} induction Hill coefficient [-]" for channel in (
+INDUCTION = [n for n in INDUCTION if n not in (COMPUTED, COMPUTED_EC50)] + [f"{channel} induction Hill coefficient [-]" for channel in (
     "IL-6", "MMP-9", "EV niche signal")]
 DELAYED = ["Cyclophosphamide delayed induction EC50 [ng/mL]", "Cyclophosphamide delayed induction Hill coefficient [-]",
            "Cyclophosphamide delayed induction transit time [day]", "Cyclophosphamide SDF-1 delayed induction Emax [-]",
@@ -87,11 +90,12 @@ def test_time_above_the_ev_ec50_after_a_25_mg_per_kg_bolus():
     assert math.log(c0 / value.range[0]) / EISEMAN_K == pytest.approx(0.31, abs=0.005)
 
 
-def test_doxorubicin_ev_ec50_lies_in_the_concentrations_at_which_exosome_release_rose():
-    value = HOST["Doxorubicin EV niche signal induction EC50 [ng/mL]"]
-    low, high = _ng_per_ml(DOXORUBICIN_NM, DOXORUBICIN_MW)
-    assert value.range == pytest.approx((low, high), abs=0.6)  # rounded to 0.1 and 1 ng/mL
-    assert low <= value.value <= high and value.citation == "Wang2017Exosomes"
+def test_doxorubicin_ev_ec50_range_runs_from_the_lowest_exosome_concentration_to_the_ccl2_bound():
+    value = HOST[COMPUTED_EC50]
+    low, _ = _ng_per_ml(DOXORUBICIN_NM, DOXORUBICIN_MW)
+    assert value.range[0] == pytest.approx(low, abs=0.06)  # rounded to 0.1 ng/mL
+    assert value.range[1] == value.value
+    assert "Wang 2017" in value.source
 
 
 def _steady_state(c, emax, ec50, h=1.0):
@@ -107,8 +111,8 @@ def test_doxorubicin_ev_emax_is_the_saturated_endothelial_ccl2_rise():
     get_citation(value.citation)
     assert value.value == pytest.approx(sum(rises) / 2, abs=0.005)
     assert CCL2_FOLD[1] <= CCL2_FOLD[0]  # saturated: tripling the concentration adds nothing
-    # at the placeholder EC50 both printed concentrations are within 10% of the plateau ...
-    ec50 = HOST["Doxorubicin EV niche signal induction EC50 [ng/mL]"].value
+    # at the earlier placeholder EC50 both printed concentrations are within 10% of the plateau ...
+    ec50 = EARLIER_DOXORUBICIN_EV_EC50
     hill = HOST["EV niche signal induction Hill coefficient [-]"].value
     for c in DOXORUBICIN_UG_ML:
         assert (_steady_state(c * 1000, 1.0, ec50, hill) - 1) > 0.9
@@ -117,4 +121,34 @@ def test_doxorubicin_ev_emax_is_the_saturated_endothelial_ccl2_rise():
     assert low == pytest.approx(min(rises), abs=0.005)
     fraction = DOXORUBICIN_UG_ML[0] * 1000 / (ec50 + DOXORUBICIN_UG_ML[0] * 1000)
     assert high == pytest.approx(rises[0] / fraction, abs=0.005)
+    assert low <= value.value <= high
+
+
+def test_doxorubicin_ev_ec50_is_the_largest_the_saturated_ccl2_readings_allow():
+    """Predicted rise from 2 to 6 ug/mL, Emax (f(6000) - f(2000)) with f = C/(EC50 + C), set equal to the printed
+    spread of the two readings (no rise seen): 4000 EC50 = g (EC50^2 + 8000 EC50 + 1.2e7), g = spread/Emax; smaller root."""
+    value = HOST[COMPUTED_EC50]
+    emax = HOST[COMPUTED].value
+    hill = HOST["EV niche signal induction Hill coefficient [-]"].value
+    assert hill == 1.0  # the source line's arithmetic uses the hyperbola
+    assert value.tag == "C" and value.citation == "Sinitskaya2024"
+    get_citation(value.citation)
+    c_low, c_high = (c * 1000.0 for c in DOXORUBICIN_UG_ML)
+    spread = abs((CCL2_FOLD[0] - 1) - (CCL2_FOLD[1] - 1))
+    g = spread / emax
+    a, b, c = g, g * (c_low + c_high) - (c_high - c_low), g * c_low * c_high
+    bound = (-b - math.sqrt(b * b - 4 * a * c)) / (2 * a)
+    assert value.value == pytest.approx(bound, abs=0.5)  # rounded to 1 ng/mL
+
+    def rise(ec50):
+        return _steady_state(c_high, emax, ec50, hill) - _steady_state(c_low, emax, ec50, hill)
+
+    assert rise(bound) == pytest.approx(spread, rel=1e-9)
+    # a smaller EC50 predicts a smaller rise (inside the spread), a larger one a rise the readings do not show
+    assert rise(0.5 * bound) < spread < rise(2.0 * bound)
+    # the fractions of Emax the source line quotes
+    assert c_low / (value.value + c_low) == pytest.approx(0.88, abs=0.005)
+    assert c_high / (value.value + c_high) == pytest.approx(0.96, abs=0.005)
+    # the bound lies inside the concentrations at which Wang 2017 saw exosome release rise
+    low, high = _ng_per_ml(DOXORUBICIN_NM, DOXORUBICIN_MW)
     assert low <= value.value <= high

@@ -5,18 +5,23 @@ The induction Emax and EC50 of paclitaxel (IL-1β, IL-6, MMP-9, EV niche signal)
 delayed induction after MTD cyclophosphamide were searched for; no fold change or time to peak
 at a stated exposure was found for them (each source line says what was searched), except the
 doxorubicin EV niche signal Emax, computed from the saturated endothelial CCL2 rise of
-Sinitskaya 2024, and its EC50, the largest one those saturated readings allow (round 5). These values,
-and the drug concentrations over which Wang 2017 saw tumour-cell exosome release rise, are recomputed
-here in the parameters' units, with the model's own equation.
+Sinitskaya 2024, and its EC50, the largest one those saturated readings allow (round 5), and the cyclophosphamide
+delayed induction transit time, calibrated to the day of the circulating progenitor peak after one 200 mg/kg dose in
+mice (Blood 1992 80:264). These values, and the drug concentrations over which Wang 2017 saw tumour-cell exosome
+release rise, are recomputed here in the parameters' units, with the model's own equation.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from scipy.optimize import brentq
 
+import chemohost as ch
 from chemohost.citations import get_citation
+from chemohost.mechanisms.host.effectors import TRANSITS
 from chemohost.parameters import get_parameter_set
 
 HOST = get_parameter_set("RMM1Host").values
@@ -40,8 +45,12 @@ INDUCTION = [f"{drug} {channel} induction {what}" for drug, channel in (
 INDUCTION = [n for n in INDUCTION if n not in (COMPUTED, COMPUTED_EC50)] + [f"{channel} induction Hill coefficient [-]" for channel in (
     "IL-6", "MMP-9", "EV niche signal")]
 DELAYED = ["Cyclophosphamide delayed induction EC50 [ng/mL]", "Cyclophosphamide delayed induction Hill coefficient [-]",
-           "Cyclophosphamide delayed induction transit time [day]", "Cyclophosphamide SDF-1 delayed induction Emax [-]",
-           "Cyclophosphamide G-CSF delayed induction Emax [-]"]
+           "Cyclophosphamide SDF-1 delayed induction Emax [-]", "Cyclophosphamide G-CSF delayed induction Emax [-]"]
+TRANSIT = "Cyclophosphamide delayed induction transit time [day]"
+
+# Published numbers (Blood 1992 80:264, abstract): circulating CFU-S12 and CFU-GM peak 8 days after 200 mg/kg in mice;
+# (Eur J Haematol 2007 78:374, abstract): EPCs peak on day +10 after cyclophosphamide 4 g/m2 + filgrastim in patients
+MTD_DOSE, PEAK_DAY, HUMAN_EPC_PEAK_DAY = 200.0, 8.0, 10.0
 
 
 def _ng_per_ml(nmol_per_l, mw):
@@ -53,6 +62,8 @@ def test_every_induction_value_states_its_search_and_range(name):
     value = HOST[name]
     assert value.tag in ("proposed", "U"), name  # no fold change or time to peak at a stated exposure was found
     assert "Round 4 searched" in value.source, name
+    if name in DELAYED:
+        assert "Round 5 searched" in value.source, name
     low, high = value.range
     assert low <= value.value <= high and value.range_rationale.strip(), name
     if value.citation:
@@ -152,3 +163,50 @@ def test_doxorubicin_ev_ec50_is_the_largest_the_saturated_ccl2_readings_allow():
     # the bound lies inside the concentrations at which Wang 2017 saw exosome release rise
     low, high = _ng_per_ml(DOXORUBICIN_NM, DOXORUBICIN_MW)
     assert low <= value.value <= high
+
+
+# ------------------------------------------------------------------------ delayed induction transit time
+def test_transit_time_closed_form_from_the_day_of_peak():
+    """Erlang-n impulse response peaks at (n - 1)/k_tr = 2 tau/3; SDF-1, G-CSF and CEPs add about 1.2 days."""
+    assert TRANSITS == 3
+    value = HOST[TRANSIT]
+    assert value.tag == "C" and value.citation == "CyclophosphamideCirculatingStemCells1992"
+    get_citation(value.citation)
+    get_citation("CyclophosphamideEPCMobilisation2007")
+    lag = 1.2  # response lags, read off the simulation below (day of CEP peak minus 2 tau/3)
+    assert TRANSITS * (PEAK_DAY - lag) / (TRANSITS - 1) == pytest.approx(value.value, abs=0.05)
+    # the input is brief: parent cyclophosphamide stays above the delayed EC50 for ln(C0/EC50)/k of a day
+    sladek = get_parameter_set("Sladek1984").values
+    volume = sladek["Cyclophosphamide central volume [L]"].value  # L/kg
+    k = sladek["Cyclophosphamide clearance [L/day]"].value * 1.44 / volume  # mL/min/kg -> L/day/kg, over V
+    c0 = MTD_DOSE / volume * 1000.0  # ng/mL
+    above = math.log(c0 / HOST["Cyclophosphamide delayed induction EC50 [ng/mL]"].value) / k
+    assert above == pytest.approx(0.14, abs=0.01) and above < 0.05 * value.value
+    low, high = value.range
+    assert low <= value.value <= high
+
+
+@pytest.fixture(scope="module")
+def cep_peak_day():
+    """Day of the CEP peak in a tumour-free 20 g mouse after one 200 mg/kg i.v. bolus, as a function of tau."""
+    model = ch.Model({"tumour": "absent", "growth": "none", "effectors": "indirect_response", "host_cells": "bmdc",
+                      "drugs": {"paclitaxel": {}, "gemcitabine": {}, "cyclophosphamide": {}}})  # as test_host_response
+    times = np.arange(0.0, 16.0, 0.002)
+
+    def peak(tau):
+        ds = ch.simulate(model, f"cyclophosphamide {MTD_DOSE:g} mg/kg iv once at day 0",
+                         {"Body weight [kg]": 0.02, TRANSIT: tau}, times)
+        return float(times[np.argmax(ds["Circulating endothelial progenitors [-]"].values[0])])
+    return peak
+
+
+def test_transit_time_reproduces_the_published_day_of_peak(cep_peak_day):
+    """Root-find on the model's own simulation of the stated experiment: CEP peak on day 8 at tau = 10.22 days."""
+    value = HOST[TRANSIT].value
+    assert cep_peak_day(value) == pytest.approx(PEAK_DAY, abs=0.05)
+    tau = brentq(lambda t: cep_peak_day(t) - PEAK_DAY, 0.9 * value, 1.1 * value, xtol=0.01)
+    assert tau == pytest.approx(value, abs=0.05)
+    # the range's ends: the human EPC peak day read as the mouse peak, and the earlier 'a few days' choice
+    low, high = HOST[TRANSIT].range
+    assert cep_peak_day(high) == pytest.approx(HUMAN_EPC_PEAK_DAY, abs=0.05)
+    assert cep_peak_day(low) == pytest.approx(3.2, abs=0.05)

@@ -174,7 +174,7 @@ def test_v20_ccr2_blockade_improves_the_response(tumour_host, drug):
 
 @pytest.mark.xfail(strict=True, reason=(
     "known miss since DoxorubicinMouse's clearance is the label clearance scaled to the mouse (155 L/day/kg, "
-    "was an assumed 34.7): a 5 mg/kg dose stays above the placeholder doxorubicin induction EC50s (RMM1Host) for a "
+    "was an assumed 34.7): a 5 mg/kg dose stays above the doxorubicin induction EC50s (RMM1Host) for a "
     "shorter time and homed myeloid cells peak at 1.04, below this test's 1.2 (a chemohost threshold, not a "
     "published number); V20 still holds; not re-tuned"))
 def test_drug_raises_myeloid_homing(tumour_host):

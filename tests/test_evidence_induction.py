@@ -200,6 +200,7 @@ def cep_peak_day():
     return peak
 
 
+@pytest.mark.slow  # a root-find over simulations (about 20 s); the closed form above stays in the fast suite
 def test_transit_time_reproduces_the_published_day_of_peak(cep_peak_day):
     """Root-find on the model's own simulation of the stated experiment: CEP peak on day 8 at tau = 10.22 days."""
     value = HOST[TRANSIT].value
